@@ -1,0 +1,115 @@
+/**
+ * The shape of a corpus case: the contract between the generator (which writes
+ * cases), the corpus loader, and the conformance harness (which judges
+ * implementations by them). `vectors/schema/case.schema.json` is the same contract
+ * as JSON Schema; a test checks every committed case against it.
+ */
+import type { ChoiceName, DtypeTag, ErrorCode, ErrorStage, RequirementId } from "@safetensors-spec/spec";
+
+/**
+ * An unsigned integer from a header. Values up to 2^53−1 are numbers; larger ones are
+ * bigints (JSON files store both as plain JSON integers and are parsed losslessly).
+ */
+export type U64 = number | bigint;
+
+/** What a conforming reader reports for a valid file's tensor. */
+export interface ExpectedTensor {
+  readonly name: string;
+  readonly dtype: DtypeTag;
+  readonly shape: readonly U64[];
+  readonly dataOffsets: readonly [U64, U64];
+  /** Lowercase hex SHA-256 of the tensor's bytes in the data buffer. */
+  readonly sha256: string;
+}
+
+/** What a conforming reader reports for a valid file. */
+export interface ExpectedHeader {
+  /** `null` when metadata is absent or `null` in the file (META-2). */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  /** Tensors in layout order (OFFSET-2). */
+  readonly tensors: readonly ExpectedTensor[];
+}
+
+export type AcceptOutcome = { readonly outcome: "accept"; readonly header: ExpectedHeader };
+export type RejectOutcome = {
+  readonly outcome: "reject";
+  readonly code: ErrorCode;
+  readonly stage: ErrorStage;
+};
+
+/** The expected result of reading a case's file. */
+export type Expected =
+  | AcceptOutcome
+  | RejectOutcome
+  | {
+      readonly outcome: "implementation-defined";
+      readonly choice: ChoiceName;
+      /** The outcome for each option of the choice, keyed by option. */
+      readonly options: Readonly<Record<string, AcceptOutcome | RejectOutcome>>;
+    };
+
+export type CaseFlag =
+  | "valid"
+  | "invalid"
+  | "malicious"
+  | "quantized"
+  | "large"
+  | "implementation-defined"
+  | "javascript-trap"
+  | "writer";
+
+/** How the case's bytes are obtained. */
+export type CaseInput =
+  /** A committed file, relative to the corpus directory. */
+  | { readonly kind: "file"; readonly path: string; readonly sha256: string; readonly size: number }
+  /**
+   * Built at run time by `materialize()` (sparse files too large to commit), described
+   * by a generator name and its parameters so it is reproducible.
+   */
+  | {
+      readonly kind: "generated";
+      readonly generator: string;
+      readonly params: Readonly<Record<string, unknown>>;
+      readonly size: number;
+    };
+
+/** Quantized cases also state the dequantized values a framework must obtain. */
+export interface Dequantized {
+  /** The quantization scheme, e.g. "gptq-v1", "awq-gemm", "nvfp4", "mxfp4", "fp8-block". */
+  readonly scheme: string;
+  /** A short statement of the layout and formula, enough to implement it. */
+  readonly recipe: string;
+  /** The logical shape of the dequantized weight. */
+  readonly shape: readonly number[];
+  /** SHA-256 of the dequantized values as little-endian F32, row-major. */
+  readonly sha256F32: string;
+}
+
+/** Resource limits a reader must stay within for a (malicious) case. */
+export interface Budget {
+  readonly memoryMiB: number;
+  readonly timeoutMs: number;
+}
+
+/** One case of the corpus. */
+export interface Case {
+  /** Stable slug derived from the description; never renumbered or reused. */
+  readonly id: string;
+  /** Declarative, present tense, at most 70 characters, unique. */
+  readonly description: string;
+  /** Longer explanation: why the case exists, what it catches. */
+  readonly comment?: string;
+  /** Requirement IDs the case exercises; the first is the primary one. */
+  readonly requirements: readonly RequirementId[];
+  /** Spec versions the case applies to. */
+  readonly specVersions: readonly string[];
+  /** The dtypes the file uses (so a harness can skip dtypes an adapter lacks). */
+  readonly dtypes: readonly DtypeTag[];
+  readonly flags: readonly CaseFlag[];
+  /** For an invalid case derived from a valid one. */
+  readonly parent?: { readonly id: string; readonly mutation: string };
+  readonly input: CaseInput;
+  readonly expected: Expected;
+  readonly budget?: Budget;
+  readonly dequantized?: Dequantized;
+}
