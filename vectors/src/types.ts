@@ -30,7 +30,16 @@ export interface ExpectedHeader {
   readonly tensors: readonly ExpectedTensor[];
 }
 
-export type AcceptOutcome = { readonly outcome: "accept"; readonly header: ExpectedHeader };
+export type AcceptOutcome = {
+  readonly outcome: "accept";
+  readonly header: ExpectedHeader;
+  /**
+   * SHA-256 of the canonical file for this header and data (WRITE-3..WRITE-8). Equal to
+   * the input file's digest when the input is canonical. A writer given these tensors and
+   * metadata must produce exactly these bytes.
+   */
+  readonly canonicalSha256: string;
+};
 export type RejectOutcome = {
   readonly outcome: "reject";
   readonly code: ErrorCode;
@@ -73,6 +82,23 @@ export type CaseInput =
       readonly size: number;
     };
 
+/** A tensor a writer is asked to write; its bytes are a span of the case's input file. */
+export interface WriteTensor {
+  readonly name: string;
+  /** A string, not a DtypeTag: write cases may ask for an unknown dtype. */
+  readonly dtype: string;
+  readonly shape: readonly U64[];
+  /** Byte span `[start, end)` of the input file holding the tensor's data. */
+  readonly bytes: readonly [number, number];
+}
+
+/** A request to a writer: write these tensors and metadata to a new file. */
+export interface WriteSpec {
+  readonly tensors: readonly WriteTensor[];
+  /** `null` means no metadata. Values may be non-strings in cases that test refusal. */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+}
+
 /** Quantized cases also state the dequantized values a framework must obtain. */
 export interface Dequantized {
   /** The quantization scheme, e.g. "gptq-v1", "awq-gemm", "nvfp4", "mxfp4", "fp8-block". */
@@ -108,7 +134,15 @@ export interface Case {
   readonly flags: readonly CaseFlag[];
   /** For an invalid case derived from a valid one. */
   readonly parent?: { readonly id: string; readonly mutation: string };
+  /**
+   * "read": give the input file to a reader. "write": give `write` to a writer; the
+   * expected outcome is then what the writer must do (accept: the file it writes reads
+   * back as `header` and has `canonicalSha256`; reject: it refuses with `code` and leaves
+   * an existing target file untouched).
+   */
+  readonly kind: "read" | "write";
   readonly input: CaseInput;
+  readonly write?: WriteSpec;
   readonly expected: Expected;
   readonly budget?: Budget;
   readonly dequantized?: Dequantized;
