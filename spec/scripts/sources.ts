@@ -142,7 +142,7 @@ export function parseDtypeTable(prose: string): ParsedDtype[] {
 /** Reads the limits table of §11 (the rows that carry a numeric value). */
 export function parseLimits(prose: string): SpecSources["limits"] {
   const row = (label: string): string => {
-    const line = prose.split("\n").find((l) => l.startsWith(`| ${label} |`));
+    const line = prose.split("\n").find((l) => l.split("|")[1]?.trim() === label);
     const value = line?.split("|")[2]?.trim();
     if (value === undefined) {
       throw new Error(`spec.md: limits table has no row "${label}"`);

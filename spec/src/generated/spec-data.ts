@@ -337,8 +337,10 @@ export const REQUIREMENT_TABLE = [
     "id": "JSON-10",
     "subject": "file",
     "section": "5. The JSON subset",
-    "keywords": [],
-    "text": "No object in the header may contain the same key twice, at any level (tensor names, `__metadata__`, fields of an entry, metadata keys)."
+    "keywords": [
+      "MUST NOT"
+    ],
+    "text": "An object in the header MUST NOT contain the same key twice, at any level (tensor names, `__metadata__`, fields of an entry, metadata keys)."
   },
   {
     "id": "JSON-11",
@@ -445,8 +447,10 @@ export const REQUIREMENT_TABLE = [
     "id": "DTYPE-1",
     "subject": "file",
     "section": "7.1 The dtype table",
-    "keywords": [],
-    "text": "Tags are case-sensitive. `f32`, `F32 ` and `FP32` are not tags."
+    "keywords": [
+      "MUST"
+    ],
+    "text": "A tag MUST match a table entry exactly, including case: `f32`, `F32 ` and `FP32` are not tags."
   },
   {
     "id": "DTYPE-2",
@@ -460,30 +464,30 @@ export const REQUIREMENT_TABLE = [
   },
   {
     "id": "DTYPE-3",
-    "subject": "file",
+    "subject": "reader",
     "section": "7.2 Element encoding",
     "keywords": [
       "MUST"
     ],
-    "text": "Elements MUST be stored in C (row-major) order, with no strides and no padding between elements."
+    "text": "Readers and writers MUST treat tensor bytes as elements stored in C (row-major) order, with no strides and no padding between elements."
   },
   {
     "id": "DTYPE-4",
-    "subject": "file",
+    "subject": "reader",
     "section": "7.2 Element encoding",
     "keywords": [
       "MUST"
     ],
-    "text": "Multi-byte elements MUST be stored little-endian. A C64 element is two little-endian binary32 values, the real part first."
+    "text": "Readers and writers MUST treat multi-byte elements as little-endian. A C64 element is two little-endian binary32 values, the real part first."
   },
   {
     "id": "DTYPE-5",
-    "subject": "file",
+    "subject": "reader",
     "section": "7.2 Element encoding",
     "keywords": [
       "MUST"
     ],
-    "text": "Sub-byte elements (F4, F6_E2M3, F6_E3M2) MUST be packed into a little-endian bit stream: element `i` occupies bits `[i·b, i·b + b)` of the tensor's bytes, where bit `k` is bit `k mod 8` (0 = least significant) of byte `⌊k/8⌋`. For F4 this puts element `2j` in the low nibble and element `2j+1` in the high nibble of byte `j`, which is PyTorch's `float4_e2m1fn_x2` layout. For 6-bit types, four elements fill three bytes."
+    "text": "Readers and writers MUST treat sub-byte elements (F4, F6_E2M3, F6_E3M2) as packed into a little-endian bit stream: element `i` occupies bits `[i·b, i·b + b)` of the tensor's bytes, where bit `k` is bit `k mod 8` (0 = least significant) of byte `⌊k/8⌋`. For F4 this puts element `2j` in the low nibble and element `2j+1` in the high nibble of byte `j`, which is PyTorch's `float4_e2m1fn_x2` layout. For 6-bit types, four elements fill three bytes."
   },
   {
     "id": "DTYPE-6",
@@ -508,8 +512,10 @@ export const REQUIREMENT_TABLE = [
     "id": "SIZE-1",
     "subject": "file",
     "section": "8. Tensor size",
-    "keywords": [],
-    "text": "A tensor's size in bits is `numel × bits(dtype)`, computed exactly (with no overflow and no wrap-around). A shape containing a 0 has numel 0, whatever its other dimensions are and in whatever order they appear."
+    "keywords": [
+      "MUST"
+    ],
+    "text": "A tensor's size in bits MUST be taken as `numel × bits(dtype)`, computed exactly (with no overflow and no wrap-around). A shape containing a 0 has numel 0, whatever its other dimensions are and in whatever order they appear."
   },
   {
     "id": "SIZE-2",
@@ -687,22 +693,28 @@ export const REQUIREMENT_TABLE = [
     "id": "ERR-2",
     "subject": "reader",
     "section": "13. Errors and their precedence",
-    "keywords": [],
-    "text": "Within the prefix stage the order is `file_too_small`, then `header_too_large`, then `header_length_exceeds_file`."
+    "keywords": [
+      "MUST"
+    ],
+    "text": "Within the prefix stage a reader MUST check in the order `file_too_small`, then `header_too_large`, then `header_length_exceeds_file`."
   },
   {
     "id": "ERR-3",
     "subject": "reader",
     "section": "13. Errors and their precedence",
-    "keywords": [],
-    "text": "Within the syntax and structure stages, the error at the smallest header byte offset wins (the first error in document order); at equal offsets the registry's order decides. An error's offset is the first byte of the offending token: the byte that breaks the grammar; the value whose type or content is wrong; the key of an unknown field; the second occurrence of a duplicate key; the closing `}` of an entry that lacks a required field."
+    "keywords": [
+      "MUST"
+    ],
+    "text": "Within the syntax and structure stages, a reader MUST report the error at the smallest header byte offset (the first error in document order); at equal offsets the registry's order decides. An error's offset is the first byte of the offending token: the byte that breaks the grammar; the value whose type or content is wrong; the key of an unknown field; the second occurrence of a duplicate key; the closing `}` of an entry that lacks a required field."
   },
   {
     "id": "ERR-4",
     "subject": "reader",
     "section": "13. Errors and their precedence",
-    "keywords": [],
-    "text": "Within the layout stage, entries are checked one at a time in layout order (OFFSET-2), and the first entry that fails is reported, with its checks in this order: `invalid_offset_range`, `offsets_not_contiguous`, `misaligned_subbyte`, `tensor_size_mismatch`."
+    "keywords": [
+      "MUST"
+    ],
+    "text": "Within the layout stage, a reader MUST check entries one at a time in layout order (OFFSET-2) and report the first entry that fails, with its checks in this order: `invalid_offset_range`, `offsets_not_contiguous`, `misaligned_subbyte`, `tensor_size_mismatch`."
   },
   {
     "id": "ERR-5",
