@@ -1,0 +1,122 @@
+/**
+ * Small fixture corpora for the harness's own tests: real safetensors files on disk,
+ * built here byte by byte, each with a sidecar `<file>.answer.json` holding the answer
+ * a correct reader gives (the faux adapter replays it).
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "../src/corpus.ts";
+
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** A canonical file holding one F32 tensor `w` of shape [2] and one metadata entry. */
+export function validFile(): { bytes: Buffer; header: ExpectedHeader } {
+  const data = Buffer.from("0000803f00000040", "hex"); // 1.0f, 2.0f little-endian
+  let json = '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  return {
+    bytes: Buffer.concat([prefix, Buffer.from(json), data]),
+    header: {
+      metadata: { k: "v" },
+      tensors: [{ name: "w", dtype: "F32", shape: [2], dataOffsets: [0, 8], sha256: sha256(data) }],
+    },
+  };
+}
+
+/** The kinds of fixture file. */
+export type FixtureKind = "valid" | "truncated" | "trailing";
+
+function build(kind: FixtureKind): { bytes: Buffer; expected: Case["expected"]; answer: object } {
+  const valid = validFile();
+  const accept: AcceptOutcome = {
+    outcome: "accept",
+    header: valid.header,
+    canonicalSha256: sha256(valid.bytes),
+  };
+  const acceptAnswer = { result: "accepted", header: valid.header };
+  switch (kind) {
+    case "valid":
+      return { bytes: valid.bytes, expected: accept, answer: acceptAnswer };
+    case "truncated":
+      return {
+        bytes: Buffer.from("0800", "hex"),
+        expected: { outcome: "reject", code: "file_too_small", stage: "prefix" },
+        answer: {
+          result: "rejected",
+          error: { code: "file_too_small", stage: "prefix", message: "too small" },
+        },
+      };
+    case "trailing": {
+      const reject: RejectOutcome = { outcome: "reject", code: "trailing_bytes", stage: "coverage" };
+      return {
+        bytes: Buffer.concat([valid.bytes, Buffer.from("00000000", "hex")]),
+        expected: {
+          outcome: "implementation-defined",
+          choice: "trailing_bytes",
+          options: { reject, ignore: { ...accept, canonicalSha256: accept.canonicalSha256 } },
+        },
+        answer: {
+          result: "rejected",
+          error: { code: "trailing_bytes", stage: "coverage", message: "trailing" },
+        },
+      };
+    }
+  }
+}
+
+const REQUIREMENTS: Record<FixtureKind, Case["requirements"]> = {
+  valid: ["LAYOUT-1"],
+  truncated: ["LAYOUT-2"],
+  trailing: ["OFFSET-5", "CHOICE-1"],
+};
+
+/**
+ * Writes fixture cases into a directory and returns a corpus over them.
+ *
+ * @param dir - An empty directory.
+ * @param cases - `[id, kind]` pairs; the faux adapter reads its misbehaviour from the ID.
+ * @returns A corpus source for the runner.
+ */
+export function fixtureCorpus(dir: string, cases: readonly (readonly [string, FixtureKind])[]): CorpusSource {
+  mkdirSync(dir, { recursive: true });
+  const built: Case[] = cases.map(([id, kind]) => {
+    const { bytes, expected, answer } = build(kind);
+    const path = `${id}.safetensors`;
+    writeFileSync(join(dir, path), bytes);
+    writeFileSync(join(dir, `${path}.answer.json`), JSON.stringify(answer));
+    return {
+      id,
+      description: `${kind} fixture ${id}`,
+      requirements: REQUIREMENTS[kind],
+      specVersions: ["1.0.0"],
+      dtypes: kind === "truncated" ? [] : ["F32"],
+      flags: kind === "valid" ? ["valid"] : kind === "trailing" ? ["implementation-defined"] : ["invalid"],
+      kind: "read",
+      input: { kind: "file", path, sha256: sha256(bytes), size: bytes.length },
+      expected,
+    } satisfies Case;
+  });
+  return {
+    cases: built,
+    specVersion: "1.0.0",
+    materialize: async (c) => join(dir, (c.input as { path: string }).path),
+    resolveExpected: (c, choices) => {
+      const e = c.expected;
+      if (e.outcome !== "implementation-defined") {
+        return e;
+      }
+      const option = choices[e.choice] ?? "reject";
+      const outcome = e.options[option];
+      if (outcome === undefined) {
+        throw new Error(`no option ${option}`);
+      }
+      return outcome;
+    },
+  };
+}
+
+/** The faux adapter's command line. */
+export const FAUX = [process.execPath, join(import.meta.dirname, "faux", "faux.mjs")] as const;
