@@ -1,0 +1,1169 @@
+/**
+ * Stages 2–5 (encoding, syntax, structure, layout) on the N header bytes.
+ *
+ * The parser is a hand-written, single-pass tokenizer specialised to the header: an
+ * explicit container stack (no recursion, depth limit 64, JSON-5), exact integers,
+ * duplicate detection after escape decoding at every level, and structure checks
+ * interleaved with the syntax scan. Because the syntax stage covers the whole header
+ * before the structure stage (ERR-1, §13), the first structure error is only recorded
+ * and the scan continues; a later syntax error still wins. Syntax errors are thrown
+ * where they are found: scanning is in document order, so the first one found is the
+ * one at the smallest offset (ERR-3).
+ *
+ * Error offsets are header byte offsets of the offending token (ERR-3): the byte that
+ * breaks the grammar, the start of a wrong value, the key of an unknown field or of a
+ * second occurrence, the closing `}` of an entry that lacks a field, the closing `]` of
+ * a `data_offsets` array with fewer than two elements, the third element of one with
+ * more, the `\u` escape of a lone surrogate, and the header length for an unexpected
+ * end of the header.
+ */
+import { DTYPES, type DtypeTag, type ErrorCode, LIMITS, type RequirementId } from "@safetensors-spec/spec";
+import { quote, SafetensorsError } from "./errors.ts";
+import { type ReadOptions, resolveOptions } from "./options.ts";
+import { compareUtf8, findInvalidUtf8 } from "./utf8.ts";
+
+/** A dimension or offset: a number up to 2^53−1, a bigint above (exact, JSON-8). */
+export type Dim = number | bigint;
+
+/** One validated tensor entry of a header. */
+export interface TensorInfo {
+  /** The tensor's name, exactly as decoded (HDR-9). */
+  readonly name: string;
+  /** The dtype tag. */
+  readonly dtype: DtypeTag;
+  /** The shape; dimensions above 2^53−1 are bigints (possible only when numel is 0). */
+  readonly shape: readonly Dim[];
+  /** `[begin, end)` relative to the start of the data buffer. */
+  readonly dataOffsets: readonly [number, number];
+  /** `end − begin`. */
+  readonly byteLength: number;
+  /** The number of elements (1 for the empty shape); a bigint above 2^53−1. */
+  readonly numel: number | bigint;
+}
+
+/** A header that passed every check of stages 2–5. */
+export interface SafetensorsHeader {
+  /** N, the header length in bytes. */
+  readonly headerLength: number;
+  /** `8 + N`: the file offset where the data buffer starts. */
+  readonly dataStart: number;
+  /** The largest `end` (0 with no tensors): the exact data buffer length (OFFSET-5). */
+  readonly dataLength: number;
+  /**
+   * The metadata as a null-prototype object, or `null` when `__metadata__` is absent or
+   * `null` (META-2). An empty object means `{}` was written.
+   */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  /** The tensors in layout order (OFFSET-2). */
+  readonly tensors: readonly TensorInfo[];
+  /**
+   * Looks a tensor up by name; every string, including `"__proto__"`, is an ordinary name
+   * (JSON-11).
+   *
+   * @param name - A tensor name.
+   * @returns The tensor, or `undefined` when there is none by that name.
+   */
+  tensor(name: string): TensorInfo | undefined;
+}
+
+const MAX_DEPTH = LIMITS.maxNestingDepth;
+const U64_MAX = LIMITS.maxInteger;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const BIG_MAX_SAFE = BigInt(MAX_SAFE);
+/** Above this numel every tensor's size exceeds 2^64−1 bytes, so the product can stop growing (LIMIT-2). */
+const NUMEL_CAP = 2n ** 66n;
+/** Up to this numel, `numel × 64` is still an exact double. */
+const NUMEL_EXACT = 2 ** 47;
+
+const BITS_BY_TAG: ReadonlyMap<string, number> = new Map(DTYPES.map((d) => [d.tag, d.bits]));
+
+// Character codes.
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const PLUS = 0x2b;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const COLON = 0x3a;
+const UPPER_E = 0x45;
+const LBRACKET = 0x5b;
+const BACKSLASH = 0x5c;
+const RBRACKET = 0x5d;
+const LOWER_E = 0x65;
+const LOWER_U = 0x75;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const BOM = 0xfeff;
+
+// The role of the value about to be parsed: what the structure stage expects of it.
+const V_IGNORE = 0; // a structure error came earlier, or the value is ignored: syntax only
+const V_TOP = 1;
+const V_META = 2;
+const V_META_VALUE = 3;
+const V_ENTRY = 4;
+const V_DTYPE = 5;
+const V_SHAPE = 6;
+const V_DIM = 7;
+const V_OFFSETS = 8;
+const V_OFFSET = 9;
+
+// The role of an open container.
+const C_IGNORE = 0;
+const C_TOP = 1;
+const C_META = 2;
+const C_ENTRY = 3;
+const C_SHAPE = 4;
+const C_OFFSETS = 5;
+
+const K_OBJECT = 1;
+const K_ARRAY = 2;
+
+// Entry fields, as bits of a mask.
+const F_DTYPE = 1;
+const F_SHAPE = 2;
+const F_OFFSETS = 4;
+const F_ALL = 7;
+
+// Number scan results.
+const NUM_OK = 0;
+const NUM_NOT_INTEGER = 1; // valid JSON outside the subset: sign, fraction or exponent (JSON-6)
+const NUM_TOO_LARGE = 2; // above 2^64−1 (JSON-7)
+
+const DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A tensor entry while the header is being validated. */
+interface Entry {
+  name: string;
+  dtype: DtypeTag;
+  shape: Dim[];
+  dataOffsets: [Dim, Dim];
+  byteLength: number;
+  numel: number | bigint;
+}
+
+/** What the structure stage found first (it is reported only if the syntax stage passes). */
+interface StructureError {
+  readonly code: ErrorCode;
+  readonly offset: number;
+  readonly message: string;
+  readonly requirement: RequirementId | undefined;
+  readonly tensor: string | undefined;
+  readonly actual: string | undefined;
+}
+
+const ROLE_CODE: Readonly<Record<number, ErrorCode>> = {
+  [V_TOP]: "header_not_object",
+  [V_META]: "invalid_metadata",
+  [V_META_VALUE]: "invalid_metadata",
+  [V_ENTRY]: "invalid_tensor_entry",
+  [V_DTYPE]: "invalid_dtype",
+  [V_SHAPE]: "invalid_shape",
+  [V_DIM]: "invalid_shape",
+  [V_OFFSETS]: "invalid_offsets",
+  [V_OFFSET]: "invalid_offsets",
+};
+
+const ROLE_EXPECTED: Readonly<Record<number, string>> = {
+  [V_TOP]: "the header to be a JSON object",
+  [V_META]: "__metadata__ to be null or an object",
+  [V_META_VALUE]: "a string as metadata value",
+  [V_ENTRY]: "a tensor entry object",
+  [V_DTYPE]: "dtype to be a string",
+  [V_SHAPE]: "shape to be an array",
+  [V_DIM]: "a non-negative integer as dimension",
+  [V_OFFSETS]: "data_offsets to be an array",
+  [V_OFFSET]: "a non-negative integer as offset",
+};
+
+const ROLE_WHAT: Readonly<Record<number, string>> = {
+  [V_TOP]: "Header is not an object",
+  [V_META]: "Invalid metadata",
+  [V_META_VALUE]: "Invalid metadata",
+  [V_ENTRY]: "Invalid tensor entry",
+  [V_DTYPE]: "Invalid dtype",
+  [V_SHAPE]: "Invalid shape",
+  [V_DIM]: "Invalid shape",
+  [V_OFFSETS]: "Invalid data_offsets",
+  [V_OFFSET]: "Invalid data_offsets",
+};
+
+/** Describes the character at a string index for a message. */
+function describeChar(s: string, i: number): string {
+  if (i >= s.length) {
+    return "the end of the header";
+  }
+  const cp = s.codePointAt(i) as number;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  return cp >= 0x21 && cp <= 0x7e ? `'${String.fromCodePoint(cp)}'` : hex;
+}
+
+function isDigit(c: number): boolean {
+  return c >= ZERO && c <= NINE;
+}
+
+function isHex(c: number): boolean {
+  return (c >= ZERO && c <= NINE) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+function hexValue(c: number): number {
+  return c <= NINE ? c - ZERO : (c | 0x20) - 0x61 + 10;
+}
+
+/** The single-pass scanner; one instance per header. */
+class Scanner {
+  readonly s: string;
+  readonly n: number;
+  /** UTF-8 bytes minus UTF-16 units over the scanned prefix: byte offset = index + delta. */
+  delta = 0;
+
+  // Result of the last scanString.
+  strStart = 0;
+  strEnd = 0;
+  strEscaped = false;
+
+  // Result of the last scanNumber.
+  numStatus = NUM_OK;
+  numValue: Dim = 0;
+
+  // Structure state.
+  ok = true;
+  error: StructureError | undefined = undefined;
+  nextRole = V_IGNORE;
+  metaSeen = false;
+  metadata: Record<string, string> | null = null;
+  metaKey = "";
+  readonly byName = new Map<string, Entry>();
+  readonly entries: Entry[] = [];
+  // The entry being parsed (entries never nest).
+  eName = "";
+  eFields = 0;
+  eDtype: DtypeTag = "BOOL";
+  eShape: Dim[] = [];
+  eBegin: Dim = 0;
+  eEnd: Dim = 0;
+  eOffsetCount = 0;
+
+  constructor(s: string) {
+    this.s = s;
+    this.n = s.length;
+  }
+
+  /** Throws a syntax-stage error at a string index. */
+  syntax(
+    i: number,
+    why: string,
+    expected: string,
+    code: ErrorCode = "header_invalid_json",
+    requirement?: RequirementId,
+  ): never {
+    const offset = Math.min(i, this.n) + this.delta;
+    const got = code === "invalid_string" ? this.s.slice(i, i + 6) : describeChar(this.s, i);
+    let req = requirement;
+    if (req === undefined && code === "header_invalid_json") {
+      const c = i < this.n ? this.s.charCodeAt(i) : -1;
+      req = c === BOM && i === 0 ? "ENC-2" : c >= 0 && c < SPACE ? "JSON-2" : "JSON-1";
+    }
+    const what =
+      code === "header_invalid_json"
+        ? "Invalid JSON"
+        : code === "invalid_string"
+          ? "Invalid string"
+          : "Header too deep";
+    throw new SafetensorsError(
+      code,
+      `${what} at header byte ${offset}: ${why}. Expected ${expected}, got ${got}.`,
+      { offset, actual: got },
+      req,
+    );
+  }
+
+  /** Records a structure-stage error unless an earlier one is recorded. */
+  structure(
+    offset: number,
+    code: ErrorCode,
+    message: string,
+    requirement?: RequirementId,
+    tensor?: string,
+    actual?: string,
+  ): void {
+    if (this.ok) {
+      this.ok = false;
+      this.error = { code, offset, message, requirement, tensor, actual };
+    }
+  }
+
+  /** Records the error for a value of the wrong kind in a role. */
+  wrongValue(role: number, offset: number, got: string): void {
+    const code = ROLE_CODE[role] as ErrorCode;
+    const where = role === V_TOP || role === V_META ? "" : ` in tensor ${quote(this.eName)}`;
+    const tensor = role === V_TOP || role === V_META || role === V_META_VALUE ? undefined : this.eName;
+    const what =
+      role === V_META_VALUE ? `Invalid metadata value for key ${quote(this.metaKey)}` : ROLE_WHAT[role];
+    this.structure(
+      offset,
+      code,
+      `${what} at header byte ${offset}${role === V_META_VALUE ? "" : where}: wrong JSON type. Expected ${ROLE_EXPECTED[role]}, got ${got}.`,
+      undefined,
+      tensor,
+      got,
+    );
+  }
+
+  skipWs(i: number): number {
+    const s = this.s;
+    let c = s.charCodeAt(i);
+    while (c === SPACE || c === LF || c === CR || c === TAB) {
+      c = s.charCodeAt(++i);
+    }
+    return i;
+  }
+
+  /** Scans a string starting at its opening quote; returns the index after the closing quote. */
+  scanString(start: number): number {
+    const s = this.s;
+    let i = start + 1;
+    let escaped = false;
+    for (;;) {
+      let c = s.charCodeAt(i);
+      while (c >= SPACE && c < 0x80 && c !== QUOTE && c !== BACKSLASH) {
+        c = s.charCodeAt(++i);
+      }
+      if (c === QUOTE) {
+        break;
+      }
+      if (c === BACKSLASH) {
+        escaped = true;
+        i = this.scanEscape(i);
+      } else if (c >= 0x80) {
+        // Valid UTF-8 decodes to paired surrogates (2 units, 4 bytes) or BMP code points.
+        this.delta += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+        i++;
+      } else if (i >= this.n) {
+        this.syntax(i, "unterminated string", "a closing '\"'");
+      } else {
+        this.syntax(
+          i,
+          "raw control character in a string",
+          "an escape such as \\n or \\u0000",
+          undefined,
+          "JSON-3",
+        );
+      }
+    }
+    this.strStart = start + 1;
+    this.strEnd = i;
+    this.strEscaped = escaped;
+    return i + 1;
+  }
+
+  /** Scans an escape sequence at a backslash; returns the index after it. */
+  scanEscape(i: number): number {
+    const s = this.s;
+    const c = s.charCodeAt(i + 1);
+    switch (c) {
+      case QUOTE:
+      case BACKSLASH:
+      case 0x2f: // /
+      case 0x62: // b
+      case 0x66: // f
+      case 0x6e: // n
+      case 0x72: // r
+      case 0x74: // t
+        return i + 2;
+      case LOWER_U: {
+        const cp = this.hex4(i + 2);
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+          if (
+            s.charCodeAt(i + 6) === BACKSLASH &&
+            s.charCodeAt(i + 7) === LOWER_U &&
+            this.isLowSurrogateEscape(i + 8)
+          ) {
+            return i + 12;
+          }
+          this.syntax(
+            i,
+            "high surrogate escape not followed by a low surrogate escape",
+            "a \\uDC00-\\uDFFF escape after it",
+            "invalid_string",
+            "JSON-4",
+          );
+        }
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+          this.syntax(
+            i,
+            "low surrogate escape without a high surrogate",
+            "a Unicode scalar value",
+            "invalid_string",
+            "JSON-4",
+          );
+        }
+        return i + 6;
+      }
+      default:
+        return this.syntax(i + 1, "invalid escape", "one of \" \\ / b f n r t u after '\\'");
+    }
+  }
+
+  /** Reads 4 hex digits at i, throwing a syntax error at the first bad one. */
+  hex4(i: number): number {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = this.s.charCodeAt(i + k);
+      if (!isHex(c)) {
+        this.syntax(i + k, "invalid \\u escape", "a hexadecimal digit");
+      }
+      v = v * 16 + hexValue(c);
+    }
+    return v;
+  }
+
+  isLowSurrogateEscape(i: number): boolean {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = this.s.charCodeAt(i + k);
+      if (!isHex(c)) {
+        return false;
+      }
+      v = v * 16 + hexValue(c);
+    }
+    return v >= 0xdc00 && v <= 0xdfff;
+  }
+
+  /** The decoded value of the last scanned string. */
+  stringValue(): string {
+    const s = this.s;
+    const end = this.strEnd;
+    if (!this.strEscaped) {
+      return s.slice(this.strStart, end);
+    }
+    let out = "";
+    let seg = this.strStart;
+    let i = seg;
+    while (i < end) {
+      if (s.charCodeAt(i) !== BACKSLASH) {
+        i++;
+        continue;
+      }
+      out += s.slice(seg, i);
+      const c = s.charCodeAt(i + 1);
+      if (c === LOWER_U) {
+        out += String.fromCharCode(this.hex4(i + 2));
+        i += 6;
+      } else {
+        out +=
+          c === 0x62
+            ? "\b"
+            : c === 0x66
+              ? "\f"
+              : c === 0x6e
+                ? "\n"
+                : c === 0x72
+                  ? "\r"
+                  : c === 0x74
+                    ? "\t"
+                    : s[i + 1];
+        i += 2;
+      }
+      seg = i;
+    }
+    return out + s.slice(seg, end);
+  }
+
+  /** Tells whether the last scanned string equals an ASCII literal, without allocating. */
+  stringIs(literal: string): boolean {
+    if (this.strEscaped) {
+      return this.stringValue() === literal;
+    }
+    return this.strEnd - this.strStart === literal.length && this.s.startsWith(literal, this.strStart);
+  }
+
+  /** Scans a number (RFC 8259 grammar); returns the index after it. */
+  scanNumber(start: number): number {
+    const s = this.s;
+    let i = start;
+    let status = NUM_OK;
+    if (s.charCodeAt(i) === MINUS) {
+      status = NUM_NOT_INTEGER;
+      i++;
+    }
+    const intStart = i;
+    let c = s.charCodeAt(i);
+    if (c === ZERO) {
+      c = s.charCodeAt(++i);
+    } else if (c > ZERO && c <= NINE) {
+      c = s.charCodeAt(++i);
+      while (c >= ZERO && c <= NINE) {
+        c = s.charCodeAt(++i);
+      }
+    } else {
+      this.syntax(i, "invalid number", "a digit");
+    }
+    const intEnd = i;
+    if (c === DOT) {
+      status = NUM_NOT_INTEGER;
+      if (!isDigit(s.charCodeAt(++i))) {
+        this.syntax(i, "invalid number", "a digit after '.'");
+      }
+      do {
+        c = s.charCodeAt(++i);
+      } while (isDigit(c));
+    }
+    if (c === LOWER_E || c === UPPER_E) {
+      status = NUM_NOT_INTEGER;
+      c = s.charCodeAt(++i);
+      if (c === PLUS || c === MINUS) {
+        c = s.charCodeAt(++i);
+      }
+      if (!isDigit(c)) {
+        this.syntax(i, "invalid number", "a digit in the exponent");
+      }
+      do {
+        c = s.charCodeAt(++i);
+      } while (isDigit(c));
+    }
+    if (status === NUM_OK) {
+      const len = intEnd - intStart;
+      if (len <= 15) {
+        let v = 0;
+        for (let k = intStart; k < intEnd; k++) {
+          v = v * 10 + (s.charCodeAt(k) - ZERO);
+        }
+        this.numValue = v;
+      } else if (len <= 20) {
+        const big = BigInt(s.slice(intStart, intEnd));
+        if (big > U64_MAX) {
+          status = NUM_TOO_LARGE;
+        } else {
+          this.numValue = big <= BigInt(MAX_SAFE) ? Number(big) : big;
+        }
+      } else {
+        // No leading zeros, so 21 digits or more is at least 10^20 > 2^64−1.
+        status = NUM_TOO_LARGE;
+      }
+    }
+    this.numStatus = status;
+    return i;
+  }
+
+  /** Matches a literal (`true`, `false`, `null`); returns the index after it. */
+  literal(i: number, word: string): number {
+    for (let k = 1; k < word.length; k++) {
+      if (this.s.charCodeAt(i + k) !== word.charCodeAt(k)) {
+        this.syntax(i + k, "invalid literal", `'${word[k]}' of ${word}`);
+      }
+    }
+    return i + word.length;
+  }
+
+  /** Scans a key and its colon in a container of role `crole`; sets nextRole. */
+  key(i: number, crole: number): number {
+    const offset = i + this.delta;
+    i = this.scanString(i);
+    i = this.skipWs(i);
+    if (this.s.charCodeAt(i) !== COLON) {
+      this.syntax(i, "missing ':' after an object key", "':'");
+    }
+    i++;
+    if (!this.ok) {
+      this.nextRole = V_IGNORE;
+      return i;
+    }
+    switch (crole) {
+      case C_TOP: {
+        const name = this.stringValue();
+        if (name === "__metadata__") {
+          if (this.metaSeen) {
+            this.duplicate(offset, name, "META-4");
+          }
+          this.metaSeen = true;
+          this.nextRole = V_META;
+        } else {
+          if (this.byName.has(name)) {
+            this.duplicate(offset, name, "JSON-10");
+          }
+          this.eName = name;
+          this.nextRole = V_ENTRY;
+        }
+        break;
+      }
+      case C_META: {
+        const key = this.stringValue();
+        if (Object.hasOwn(this.metadata as object, key)) {
+          this.duplicate(offset, key, "JSON-10");
+        }
+        this.metaKey = key;
+        this.nextRole = V_META_VALUE;
+        break;
+      }
+      case C_ENTRY: {
+        let bit = 0;
+        let role = V_IGNORE;
+        if (this.stringIs("dtype")) {
+          bit = F_DTYPE;
+          role = V_DTYPE;
+        } else if (this.stringIs("shape")) {
+          bit = F_SHAPE;
+          role = V_SHAPE;
+        } else if (this.stringIs("data_offsets")) {
+          bit = F_OFFSETS;
+          role = V_OFFSETS;
+        } else {
+          const field = this.stringValue();
+          this.structure(
+            offset,
+            "invalid_tensor_entry",
+            `Invalid tensor entry at header byte ${offset} in tensor ${quote(this.eName)}: unknown field. Expected only dtype, shape and data_offsets, got ${quote(field)}.`,
+            "HDR-4",
+            this.eName,
+            field,
+          );
+        }
+        if ((this.eFields & bit) !== 0) {
+          this.duplicate(offset, this.stringValue(), "JSON-10");
+        }
+        this.eFields |= bit;
+        this.nextRole = this.ok ? role : V_IGNORE;
+        break;
+      }
+      default:
+        this.nextRole = V_IGNORE;
+    }
+    return i;
+  }
+
+  duplicate(offset: number, key: string, requirement: RequirementId): void {
+    this.structure(
+      offset,
+      "duplicate_key",
+      `Duplicate key at header byte ${offset}: an object holds the same key twice after decoding escapes. Expected unique keys, got a second ${quote(key)}.`,
+      requirement,
+      undefined,
+      key,
+    );
+  }
+
+  /** Opens a container as the value of `role`; returns the container's role. */
+  open(role: number, isObject: boolean, offset: number): number {
+    if (!this.ok || role === V_IGNORE) {
+      return C_IGNORE;
+    }
+    if (isObject) {
+      if (role === V_TOP) {
+        return C_TOP;
+      }
+      if (role === V_META) {
+        this.metadata = Object.create(null) as Record<string, string>;
+        return C_META;
+      }
+      if (role === V_ENTRY) {
+        this.eFields = 0;
+        this.eShape = [];
+        this.eOffsetCount = 0;
+        return C_ENTRY;
+      }
+    } else {
+      if (role === V_SHAPE) {
+        this.eShape = [];
+        return C_SHAPE;
+      }
+      if (role === V_OFFSETS) {
+        this.eOffsetCount = 0;
+        return C_OFFSETS;
+      }
+    }
+    this.wrongValue(role, offset, isObject ? "an object" : "an array");
+    return C_IGNORE;
+  }
+
+  /** Closes an object of role `crole` at the `}` with header offset `offset`. */
+  closeObject(crole: number, offset: number): void {
+    if (!this.ok || crole !== C_ENTRY) {
+      return;
+    }
+    if (this.eFields !== F_ALL) {
+      const missing =
+        (this.eFields & F_DTYPE) === 0 ? "dtype" : (this.eFields & F_SHAPE) === 0 ? "shape" : "data_offsets";
+      this.structure(
+        offset,
+        "invalid_tensor_entry",
+        `Invalid tensor entry at header byte ${offset} in tensor ${quote(this.eName)}: missing field. Expected dtype, shape and data_offsets, got no ${missing}.`,
+        "HDR-4",
+        this.eName,
+        missing,
+      );
+      return;
+    }
+    const entry: Entry = {
+      name: this.eName,
+      dtype: this.eDtype,
+      shape: this.eShape,
+      dataOffsets: [this.eBegin, this.eEnd],
+      byteLength: 0,
+      numel: 0,
+    };
+    this.entries.push(entry);
+    this.byName.set(entry.name, entry);
+  }
+
+  /** Closes an array of role `crole` at the `]` with header offset `offset`. */
+  closeArray(crole: number, offset: number): void {
+    if (this.ok && crole === C_OFFSETS && this.eOffsetCount < 2) {
+      this.structure(
+        offset,
+        "invalid_offsets",
+        `Invalid data_offsets at header byte ${offset} in tensor ${quote(this.eName)}: too few elements. Expected [begin, end], got ${this.eOffsetCount} element(s).`,
+        "HDR-7",
+        this.eName,
+        String(this.eOffsetCount),
+      );
+    }
+  }
+
+  /** Applies the structure rules to a string value. */
+  onString(role: number, offset: number): void {
+    if (role === V_META_VALUE) {
+      (this.metadata as Record<string, string>)[this.metaKey] = this.stringValue();
+    } else if (role === V_DTYPE) {
+      const tag = this.stringValue();
+      const bits = BITS_BY_TAG.get(tag);
+      if (bits === undefined) {
+        this.structure(
+          offset,
+          "invalid_dtype",
+          `Invalid dtype at header byte ${offset} in tensor ${quote(this.eName)}: not a tag of the dtype table (tags are case-sensitive). Expected a tag such as "F32", got ${quote(tag)}.`,
+          "DTYPE-2",
+          this.eName,
+          tag,
+        );
+      } else {
+        this.eDtype = tag as DtypeTag;
+      }
+    } else if (role !== V_IGNORE) {
+      this.wrongValue(role, offset, "a string");
+    }
+  }
+
+  /** Applies the structure rules to a number value. */
+  onNumber(role: number, offset: number, start: number, end: number): void {
+    if (role === V_DIM || role === V_OFFSET) {
+      const status = this.numStatus;
+      if (status === NUM_OK) {
+        if (role === V_DIM) {
+          this.eShape.push(this.numValue);
+        } else if (this.eOffsetCount === 1) {
+          this.eBegin = this.numValue;
+        } else {
+          this.eEnd = this.numValue;
+        }
+        return;
+      }
+      const text = this.s.slice(start, Math.min(end, start + 30));
+      const field = role === V_DIM ? "shape" : "data_offsets";
+      const why =
+        status === NUM_TOO_LARGE
+          ? "integer above 2^64-1. Expected at most 18446744073709551615"
+          : "not a plain non-negative integer (no sign, fraction or exponent). Expected digits only";
+      this.structure(
+        offset,
+        role === V_DIM ? "invalid_shape" : "invalid_offsets",
+        `Invalid ${field} at header byte ${offset} in tensor ${quote(this.eName)}: ${why}, got ${text}.`,
+        status === NUM_TOO_LARGE ? "JSON-7" : "JSON-6",
+        this.eName,
+        text,
+      );
+    } else if (role !== V_IGNORE) {
+      this.wrongValue(role, offset, "a number");
+    }
+  }
+
+  /** Runs the syntax and structure stages over the whole header. */
+  run(): void {
+    const s = this.s;
+    const n = this.n;
+    const kinds = new Uint8Array(MAX_DEPTH + 1);
+    const roles = new Uint8Array(MAX_DEPTH + 1);
+    let depth = 0;
+    let role = V_TOP;
+    let i = 0;
+    value: for (;;) {
+      i = this.skipWs(i);
+      let c = s.charCodeAt(i);
+      const offset = i + this.delta;
+      if (role === V_OFFSET && this.ok) {
+        if (this.eOffsetCount === 2) {
+          this.structure(
+            offset,
+            "invalid_offsets",
+            `Invalid data_offsets at header byte ${offset} in tensor ${quote(this.eName)}: too many elements. Expected [begin, end], got a third element.`,
+            "HDR-7",
+            this.eName,
+          );
+          role = V_IGNORE;
+        } else {
+          this.eOffsetCount++;
+        }
+      }
+      if (c === LBRACE || c === LBRACKET) {
+        const isObject = c === LBRACE;
+        if (depth === MAX_DEPTH) {
+          this.syntax(
+            i,
+            "nesting deeper than 64 levels",
+            "at most 64 nested arrays and objects",
+            "header_too_deep",
+            "JSON-5",
+          );
+        }
+        depth++;
+        kinds[depth] = isObject ? K_OBJECT : K_ARRAY;
+        const crole = this.open(role, isObject, offset);
+        roles[depth] = crole;
+        i = this.skipWs(i + 1);
+        c = s.charCodeAt(i);
+        if (isObject) {
+          if (c !== RBRACE) {
+            if (c !== QUOTE) {
+              this.syntax(i, "expected an object key", "'\"' or '}'");
+            }
+            i = this.key(i, crole);
+            role = this.nextRole;
+            continue;
+          }
+          this.closeObject(crole, i + this.delta);
+        } else {
+          if (c !== RBRACKET) {
+            role = crole === C_SHAPE ? V_DIM : crole === C_OFFSETS ? V_OFFSET : V_IGNORE;
+            continue;
+          }
+          this.closeArray(crole, i + this.delta);
+        }
+        depth--;
+        i++;
+      } else if (c === QUOTE) {
+        i = this.scanString(i);
+        if (this.ok) {
+          this.onString(role, offset);
+        }
+      } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+        const start = i;
+        i = this.scanNumber(i);
+        if (this.ok) {
+          this.onNumber(role, offset, start, i);
+        }
+      } else if (c === 0x74) {
+        i = this.literal(i, "true");
+        if (this.ok && role !== V_IGNORE) {
+          this.wrongValue(role, offset, "true");
+        }
+      } else if (c === 0x66) {
+        i = this.literal(i, "false");
+        if (this.ok && role !== V_IGNORE) {
+          this.wrongValue(role, offset, "false");
+        }
+      } else if (c === 0x6e) {
+        i = this.literal(i, "null");
+        if (this.ok && role !== V_IGNORE && role !== V_META) {
+          this.wrongValue(role, offset, "null");
+        }
+      } else {
+        this.syntax(i, "expected a JSON value", "a value");
+      }
+      // After a value: a separator, a closing bracket, or the end of the header.
+      for (;;) {
+        i = this.skipWs(i);
+        if (depth === 0) {
+          if (i < n) {
+            this.syntax(i, "unexpected data after the top-level value", "only whitespace");
+          }
+          return;
+        }
+        c = s.charCodeAt(i);
+        if (kinds[depth] === K_OBJECT) {
+          if (c === COMMA) {
+            i = this.skipWs(i + 1);
+            if (s.charCodeAt(i) !== QUOTE) {
+              this.syntax(i, "expected an object key", "'\"'");
+            }
+            i = this.key(i, roles[depth] as number);
+            role = this.nextRole;
+            continue value;
+          }
+          if (c !== RBRACE) {
+            this.syntax(i, "expected ',' or '}' in an object", "',' or '}'");
+          }
+          this.closeObject(roles[depth] as number, i + this.delta);
+        } else {
+          if (c === COMMA) {
+            i++;
+            const crole = roles[depth];
+            role = crole === C_SHAPE ? V_DIM : crole === C_OFFSETS ? V_OFFSET : V_IGNORE;
+            continue value;
+          }
+          if (c !== RBRACKET) {
+            this.syntax(i, "expected ',' or ']' in an array", "',' or ']'");
+          }
+          this.closeArray(roles[depth] as number, i + this.delta);
+        }
+        depth--;
+        i++;
+      }
+    }
+  }
+}
+
+/** Layout order (OFFSET-2): begin, then end, then name as UTF-8 bytes. */
+function layoutOrder(a: Entry, b: Entry): number {
+  const [ab, ae] = a.dataOffsets;
+  const [bb, be] = b.dataOffsets;
+  if (ab < bb) {
+    return -1;
+  }
+  if (ab > bb) {
+    return 1;
+  }
+  if (ae < be) {
+    return -1;
+  }
+  if (ae > be) {
+    return 1;
+  }
+  return compareUtf8(a.name, b.name);
+}
+
+function layoutError(
+  code: ErrorCode,
+  entry: Entry,
+  why: string,
+  expected: Dim | string,
+  actual: Dim | string,
+): never {
+  const what =
+    code === "invalid_offset_range"
+      ? "Invalid offset range"
+      : code === "offsets_not_contiguous"
+        ? "Offsets not contiguous"
+        : code === "misaligned_subbyte"
+          ? "Misaligned sub-byte tensor"
+          : "Tensor size mismatch";
+  const limit = typeof expected === "string" ? undefined : expected;
+  throw new SafetensorsError(
+    code,
+    `${what} in tensor ${quote(entry.name)}: ${why}. Expected ${String(expected)}, got ${String(actual)}.`,
+    limit === undefined ? { tensor: entry.name, actual } : { tensor: entry.name, limit, actual },
+  );
+}
+
+/** Stage 5: checks entries in layout order (ERR-4); returns them sorted and the data length. */
+function checkLayout(entries: Entry[]): { sorted: Entry[]; dataLength: Dim } {
+  let sorted = entries;
+  for (let k = 1; k < entries.length; k++) {
+    if (layoutOrder(entries[k - 1] as Entry, entries[k] as Entry) > 0) {
+      sorted = entries.slice().sort(layoutOrder);
+      break;
+    }
+  }
+  let previousEnd: Dim = 0;
+  for (const entry of sorted) {
+    const [begin, end] = entry.dataOffsets;
+    if (end < begin) {
+      layoutError("invalid_offset_range", entry, "end is before begin", `end >= ${begin}`, end);
+    }
+    if (begin < previousEnd || begin > previousEnd) {
+      layoutError(
+        "offsets_not_contiguous",
+        entry,
+        previousEnd === 0
+          ? "the first tensor in layout order must begin at 0, or a tensor overlaps or leaves a gap"
+          : "in layout order each tensor must begin where the previous one ends",
+        previousEnd,
+        begin,
+      );
+    }
+    // numel exactly: 0 if any dimension is 0 (SIZE-1); the product stops growing past
+    // NUMEL_CAP, where any size exceeds every possible byte range; numel mod 4 is tracked
+    // separately so the sub-byte check stays exact.
+    const bits = BITS_BY_TAG.get(entry.dtype) as number;
+    let numel: Dim = 1;
+    let mod4 = 1;
+    let capped = false;
+    for (const d of entry.shape) {
+      if (d === 0) {
+        numel = 0;
+        mod4 = 0;
+        capped = false;
+        break;
+      }
+      if (bits < 8) {
+        mod4 = (mod4 * (typeof d === "number" ? d % 4 : Number(d % 4n))) % 4;
+      }
+      if (capped) {
+        continue;
+      }
+      if (typeof numel === "number" && typeof d === "number" && numel * d <= MAX_SAFE) {
+        numel *= d;
+      } else {
+        numel = BigInt(numel) * BigInt(d);
+        if (numel > NUMEL_CAP) {
+          capped = true;
+        }
+      }
+    }
+    if ((bits === 4 && mod4 % 2 !== 0) || (bits === 6 && mod4 !== 0)) {
+      layoutError(
+        "misaligned_subbyte",
+        entry,
+        `numel × ${bits} bits is not a whole number of bytes`,
+        bits === 4 ? "an even numel" : "a numel divisible by 4",
+        numel,
+      );
+    }
+    const span = exact(
+      typeof begin === "number" && typeof end === "number" ? end - begin : BigInt(end) - BigInt(begin),
+    );
+    let size: Dim;
+    if (capped) {
+      size = -1;
+    } else if (typeof numel === "number" && numel <= NUMEL_EXACT) {
+      size = (numel * bits) / 8;
+    } else {
+      size = exact((BigInt(numel) * BigInt(bits)) / 8n);
+    }
+    if (size !== span) {
+      layoutError(
+        "tensor_size_mismatch",
+        entry,
+        `end - begin must equal numel × ${bits} / 8 for ${entry.dtype} with shape ${formatShape(entry.shape)}`,
+        capped ? "a size above 2^64-1" : `${String(size)} bytes`,
+        `${String(span)} bytes`,
+      );
+    }
+    entry.numel = exact(numel);
+    entry.byteLength = span as number; // a number once the data length check below passes
+    previousEnd = end;
+  }
+  return { sorted, dataLength: previousEnd };
+}
+
+/** A bigint as a number when it is safe, so equal values compare equal with `===`. */
+function exact(value: Dim): Dim {
+  return typeof value === "bigint" && value <= BIG_MAX_SAFE && value >= -BIG_MAX_SAFE ? Number(value) : value;
+}
+
+/** A shape for a message, truncated after a few dimensions. */
+function formatShape(shape: readonly Dim[]): string {
+  const shown = shape.slice(0, 8).map(String).join(", ");
+  return `[${shown}${shape.length > 8 ? ", …" : ""}]`;
+}
+
+/** The validated header; `tensor()` is backed by a Map so every name is ordinary data. */
+class Header implements SafetensorsHeader {
+  readonly headerLength: number;
+  readonly dataStart: number;
+  readonly dataLength: number;
+  readonly metadata: Readonly<Record<string, string>> | null;
+  readonly tensors: readonly TensorInfo[];
+  readonly #byName: ReadonlyMap<string, TensorInfo>;
+
+  constructor(
+    headerLength: number,
+    dataLength: number,
+    metadata: Record<string, string> | null,
+    tensors: readonly TensorInfo[],
+    byName: ReadonlyMap<string, TensorInfo>,
+  ) {
+    this.headerLength = headerLength;
+    this.dataStart = 8 + headerLength;
+    this.dataLength = dataLength;
+    this.metadata = metadata;
+    this.tensors = tensors;
+    this.#byName = byName;
+  }
+
+  tensor(name: string): TensorInfo | undefined {
+    return this.#byName.get(name);
+  }
+}
+
+/**
+ * Validates the N header bytes (stages 2–5: encoding, syntax, structure, layout) and
+ * returns the header. Needs no tensor data.
+ *
+ * @param headerBytes - Exactly the N bytes after the length prefix.
+ * @param options - Reader options; `maxHeaderLength` bounds `headerBytes.length`.
+ * @returns The validated header, tensors in layout order.
+ * @throws {@link SafetensorsError} with the code of the first failing check in spec
+ *   order (ERR-1..ERR-4): `header_too_large` when the bytes exceed the limit;
+ *   `header_invalid_utf8`; `header_invalid_json`, `header_too_deep`, `invalid_string`;
+ *   `header_not_object`, `duplicate_key`, `invalid_metadata`, `invalid_tensor_entry`,
+ *   `invalid_dtype`, `invalid_shape`, `invalid_offsets`; `invalid_offset_range`,
+ *   `offsets_not_contiguous`, `misaligned_subbyte`, `tensor_size_mismatch`; and
+ *   `data_truncated` when the largest end exceeds 2^53−1, which no JavaScript byte
+ *   source can hold, so the coverage stage is bound to fail.
+ * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+ * parseHeader(bytes).tensor("x")?.byteLength; // 8
+ * ```
+ */
+export function parseHeader(headerBytes: Uint8Array, options?: ReadOptions): SafetensorsHeader {
+  const { maxHeaderLength } = resolveOptions(options);
+  const n = headerBytes.length;
+  if (n > maxHeaderLength) {
+    throw new SafetensorsError(
+      "header_too_large",
+      `Header too large: the header exceeds the header length limit. Expected at most ${maxHeaderLength} bytes, got ${n}.`,
+      { limit: maxHeaderLength, actual: n },
+      maxHeaderLength === LIMITS.maxHeaderLength ? "PREFIX-2" : "CHOICE-2",
+    );
+  }
+  const scanner = new Scanner(decodeHeader(headerBytes));
+  scanner.run();
+  const error = scanner.error;
+  if (error !== undefined) {
+    const context = {
+      offset: error.offset,
+      ...(error.tensor === undefined ? {} : { tensor: error.tensor }),
+      ...(error.actual === undefined ? {} : { actual: error.actual }),
+    };
+    throw new SafetensorsError(error.code, error.message, context, error.requirement);
+  }
+  const { sorted, dataLength } = checkLayout(scanner.entries);
+  if (dataLength > MAX_SAFE) {
+    throw new SafetensorsError(
+      "data_truncated",
+      `Data truncated: the tensors need more bytes than any JavaScript byte source can hold. Expected a data buffer of ${String(dataLength)} bytes, got at most ${MAX_SAFE}.`,
+      { limit: dataLength, actual: MAX_SAFE },
+    );
+  }
+  return new Header(
+    n,
+    dataLength as number,
+    scanner.metadata,
+    sorted as TensorInfo[],
+    scanner.byName as Map<string, TensorInfo>,
+  );
+}
+
+/** Stage 2: strict UTF-8 decoding; no replacement, no BOM stripping (ENC-1, ENC-3). */
+function decodeHeader(bytes: Uint8Array): string {
+  try {
+    return DECODER.decode(bytes);
+  } catch {
+    const at = findInvalidUtf8(bytes);
+    if (at < 0) {
+      // Well-formed, but the decoder refused the view (e.g. a shared buffer): decode a copy.
+      return DECODER.decode(bytes.slice());
+    }
+    const hex = Array.from(bytes.subarray(at, at + 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new SafetensorsError(
+      "header_invalid_utf8",
+      `Invalid UTF-8 in header at header byte ${at}: ill-formed byte sequence. Expected well-formed UTF-8, got bytes ${hex}.`,
+      { offset: at, actual: hex },
+    );
+  }
+}
