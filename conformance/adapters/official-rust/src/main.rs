@@ -1,0 +1,331 @@
+//! Conformance adapter around the official `safetensors` crate (pinned in Cargo.toml).
+//!
+//! Long-lived mode (no arguments): NDJSON requests on stdin, responses on stdout.
+//! One-shot mode: `start`, `read FILE` or `write REQUEST.json`, one response line each.
+//!
+//! Reading memory-maps the file, as the crate's documentation does, and calls
+//! `SafeTensors::read_metadata` (names, dtypes, shapes, offsets, metadata) and
+//! `SafeTensors::deserialize` (the tensors' bytes). Writing builds `TensorView`s and calls
+//! `serialize_to_file`. `SafeTensorError` variants map to registry codes where a variant
+//! means exactly one code, and to stages otherwise, so the adapter declares
+//! `errors: "stages"`.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, Metadata, SafeTensorError, SafeTensors, TensorView};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The crate version this adapter is pinned to (Cargo.toml).
+const SAFETENSORS_VERSION: &str = "0.8.0";
+
+const DTYPES: [&str; 22] = [
+    "BOOL",
+    "F4",
+    "F6_E2M3",
+    "F6_E3M2",
+    "U8",
+    "I8",
+    "F8_E5M2",
+    "F8_E4M3",
+    "F8_E8M0",
+    "F8_E4M3FNUZ",
+    "F8_E5M2FNUZ",
+    "I16",
+    "U16",
+    "F16",
+    "BF16",
+    "I32",
+    "U32",
+    "F32",
+    "C64",
+    "F64",
+    "I64",
+    "U64",
+];
+
+/// A request the adapter could not carry out for a reason that is not the library's
+/// verdict on the input (an I/O error, a malformed request): the harness counts a crash.
+struct AdapterFailure(String);
+
+impl<E: std::fmt::Display> From<E> for AdapterFailure {
+    fn from(error: E) -> Self {
+        AdapterFailure(error.to_string())
+    }
+}
+
+/// The registry stage and, where the variant means exactly one code, the code.
+fn classify(error: &SafeTensorError) -> Option<(&'static str, Option<&'static str>)> {
+    use serde_json::error::Category;
+    use SafeTensorError::*;
+    Some(match error {
+        HeaderTooSmall => ("prefix", Some("file_too_small")),
+        HeaderTooLarge => ("prefix", Some("header_too_large")),
+        InvalidHeaderLength => ("prefix", Some("header_length_exceeds_file")),
+        InvalidHeader(_) => ("encoding", Some("header_invalid_utf8")),
+        InvalidHeaderDeserialization(e) => match e.classify() {
+            Category::Syntax | Category::Eof => ("syntax", None),
+            Category::Data => ("structure", None),
+            Category::Io => return None,
+        },
+        // end < begin, a gap or an overlap: two codes.
+        InvalidOffset(_) => ("layout", None),
+        // SIZE-4: an overflow is a size mismatch.
+        ValidationOverflow | TensorInvalidInfo | InvalidTensorView(..) => {
+            ("layout", Some("tensor_size_mismatch"))
+        }
+        MisalignedSlice => ("layout", Some("misaligned_subbyte")),
+        // Trailing bytes or a truncated buffer: two codes.
+        MetadataIncompleteBuffer => ("coverage", None),
+        TensorNotFound(_) | IoError(_) | JsonError(_) => return None,
+    })
+}
+
+fn rejected(error: SafeTensorError) -> Result<Value, AdapterFailure> {
+    let Some((stage, code)) = classify(&error) else {
+        return Err(AdapterFailure(format!("unexpected library error: {error}")));
+    };
+    let mut body = json!({ "message": error.to_string(), "stage": stage });
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    Ok(json!({ "result": "rejected", "error": body }))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn read(path: &str) -> Result<Value, AdapterFailure> {
+    let file = File::open(path)?;
+    // mmap of an empty file fails on Linux; an empty file is an empty buffer.
+    let map = if file.metadata()?.len() == 0 {
+        None
+    } else {
+        // SAFETY: the harness does not modify the file while the adapter reads it.
+        Some(unsafe { memmap2::Mmap::map(&file)? })
+    };
+    let buffer: &[u8] = map.as_deref().unwrap_or(&[]);
+    let metadata: Metadata = match SafeTensors::read_metadata(buffer) {
+        Ok((_, metadata)) => metadata,
+        Err(error) => return rejected(error),
+    };
+    let tensors = match SafeTensors::deserialize(buffer) {
+        Ok(tensors) => tensors,
+        Err(error) => return rejected(error),
+    };
+    let mut out = Vec::new();
+    for name in metadata.offset_keys() {
+        let info = metadata
+            .info(&name)
+            .ok_or("offset_keys named an unknown tensor")?;
+        let view = match tensors.tensor(&name) {
+            Ok(view) => view,
+            Err(error) => return rejected(error),
+        };
+        out.push(json!({
+            "name": name,
+            "dtype": info.dtype.to_string(),
+            "shape": info.shape,
+            "dataOffsets": [info.data_offsets.0, info.data_offsets.1],
+            "sha256": sha256_hex(view.data()),
+        }));
+    }
+    Ok(json!({
+        "result": "accepted",
+        "header": { "metadata": metadata.metadata(), "tensors": out },
+    }))
+}
+
+fn field<'a>(value: &'a Value, key: &str) -> Result<&'a Value, AdapterFailure> {
+    value
+        .get(key)
+        .ok_or_else(|| AdapterFailure(format!("request lacks {key}")))
+}
+
+fn as_u64(value: &Value) -> Result<u64, AdapterFailure> {
+    value
+        .as_u64()
+        .ok_or_else(|| AdapterFailure(format!("{value} is not a u64")))
+}
+
+fn write(request: &Value) -> Result<Value, AdapterFailure> {
+    let path = field(request, "path")?
+        .as_str()
+        .ok_or("path is not a string")?;
+    let specs = field(request, "tensors")?
+        .as_array()
+        .ok_or("tensors is not an array")?;
+    // The crate's API takes metadata as HashMap<String, String>: a non-string value cannot
+    // be passed to it at all, which is the crate refusing it by type.
+    let metadata = match field(request, "metadata")? {
+        Value::Null => None,
+        Value::Object(map) => {
+            let mut strings = HashMap::new();
+            for (key, value) in map {
+                let Some(text) = value.as_str() else {
+                    let message = format!("metadata value of {key:?} is not a string; the API takes HashMap<String, String>");
+                    return Ok(
+                        json!({ "result": "rejected", "error": { "message": message, "stage": "structure" } }),
+                    );
+                };
+                strings.insert(key.clone(), text.to_string());
+            }
+            Some(strings)
+        }
+        _ => {
+            return Err(AdapterFailure(
+                "metadata is neither null nor an object".into(),
+            ))
+        }
+    };
+    let mut owned = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let name = field(spec, "name")?
+            .as_str()
+            .ok_or("name is not a string")?
+            .to_string();
+        let tag = field(spec, "dtype")?.clone();
+        // Parse the tag with the crate's own Deserialize impl, as a header would be.
+        let dtype: Dtype = match serde_json::from_value(tag) {
+            Ok(dtype) => dtype,
+            Err(error) => {
+                let message = format!("invalid dtype: {error}");
+                return Ok(
+                    json!({ "result": "rejected", "error": { "message": message, "stage": "structure", "code": "invalid_dtype" } }),
+                );
+            }
+        };
+        let shape = field(spec, "shape")?
+            .as_array()
+            .ok_or("shape is not an array")?
+            .iter()
+            .map(|d| Ok(usize::try_from(as_u64(d)?)?))
+            .collect::<Result<Vec<usize>, AdapterFailure>>()?;
+        let data = field(spec, "data")?;
+        let source = field(data, "path")?
+            .as_str()
+            .ok_or("data.path is not a string")?;
+        let length = usize::try_from(as_u64(field(data, "length")?)?)?;
+        let mut bytes = vec![0u8; length];
+        let mut file = File::open(source)?;
+        file.seek(SeekFrom::Start(as_u64(field(data, "offset")?)?))?;
+        file.read_exact(&mut bytes)?;
+        owned.push((name, dtype, shape, bytes));
+    }
+    let mut views = Vec::with_capacity(owned.len());
+    for (name, dtype, shape, bytes) in &owned {
+        match TensorView::new(*dtype, shape.clone(), bytes) {
+            Ok(view) => views.push((name.clone(), view)),
+            Err(error) => return rejected(error),
+        }
+    }
+    match safetensors::serialize_to_file(views, metadata, Path::new(path)) {
+        Ok(()) => Ok(json!({ "result": "written" })),
+        Err(error) => rejected(error),
+    }
+}
+
+fn handle(request: &Value) -> Value {
+    let outcome = match request.get("cmd").and_then(Value::as_str) {
+        Some("start") => Ok(json!({
+            "result": "started",
+            "protocolVersion": 1,
+            "implementation": {
+                "name": "safetensors (Rust)",
+                "version": SAFETENSORS_VERSION,
+                "language": "rust",
+                "homepage": "https://github.com/huggingface/safetensors",
+                "issues": "https://github.com/huggingface/safetensors/issues",
+            },
+            "capabilities": {
+                "read": true, "write": true, "dtypes": DTYPES,
+                "specVersions": ["1.0.0"], "errors": "stages",
+            },
+            "choices": { "trailing_bytes": "reject", "max_header_length": "100000000" },
+        })),
+        Some("shutdown") => Ok(json!({ "result": "bye" })),
+        Some("read") => match request.get("path").and_then(Value::as_str) {
+            Some(path) => read(path),
+            None => Err(AdapterFailure("read request lacks path".into())),
+        },
+        Some("write") => write(request),
+        other => Err(AdapterFailure(format!("unknown command {other:?}"))),
+    };
+    outcome.unwrap_or_else(
+        |AdapterFailure(message)| json!({ "result": "errored", "message": message }),
+    )
+}
+
+fn emit(out: &mut impl Write, response: &Value) -> std::io::Result<()> {
+    writeln!(out, "{response}")?;
+    out.flush()
+}
+
+fn one_shot(args: &[String]) -> Result<Value, String> {
+    match args {
+        [cmd] if cmd == "start" => Ok(json!({ "cmd": "start" })),
+        [cmd, path] if cmd == "read" => Ok(json!({ "cmd": "read", "path": path })),
+        [cmd, file] if cmd == "write" => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("{file} is not JSON: {e}"))
+        }
+        _ => Err(
+            "usage: safetensors-conformance-official-rust [start | read FILE | write REQUEST.json]"
+                .into(),
+        ),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if !args.is_empty() {
+        match one_shot(&args) {
+            Ok(request) => {
+                if emit(&mut out, &handle(&request)).is_err() {
+                    std::process::exit(1);
+                }
+            }
+            Err(message) => {
+                eprintln!("{message}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (request, mut response) = match serde_json::from_str::<Value>(&line) {
+            Ok(request) => {
+                let response = handle(&request);
+                (request, response)
+            }
+            Err(error) => {
+                let message = format!("request is not JSON: {error}");
+                (
+                    Value::Null,
+                    json!({ "result": "errored", "message": message }),
+                )
+            }
+        };
+        if let (Some(seq), Some(object)) = (request.get("seq"), response.as_object_mut()) {
+            object.insert("seq".into(), seq.clone());
+        }
+        let bye = response["result"] == "bye";
+        if emit(&mut out, &response).is_err() || bye {
+            break;
+        }
+    }
+}
