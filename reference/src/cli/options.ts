@@ -1,0 +1,227 @@
+/**
+ * The CLI's commands, options and exit codes, each declared once: the tables drive
+ * argument parsing, `--help` and the mapping from failures to exit codes.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+
+/** Exit codes of the `safetensors` CLI (sysexits-style 70 for internal errors). */
+export const EXIT = {
+  /** Every file is valid (or the command succeeded). */
+  ok: 0,
+  /** At least one file violates the spec. */
+  invalid: 1,
+  /** Bad usage, or a file could not be read at all (missing, directory, permission). */
+  usage: 2,
+  /** A bug in this program. */
+  internal: 70,
+} as const;
+
+/** An exit code of {@link EXIT}. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** One command-line option. */
+export interface OptionSpec {
+  /** The long name, used as `--name`. */
+  readonly name: string;
+  /** A one-letter alias, used as `-x`. */
+  readonly alias?: string;
+  /** For options that take a value: its placeholder in `--help`. */
+  readonly argument?: string;
+  /** For options that take a value: the values allowed. */
+  readonly choices?: readonly string[];
+  /** The value when the option is absent. */
+  readonly default?: string;
+  /** One line for `--help`. */
+  readonly description: string;
+}
+
+/** Every option of the CLI. */
+export const OPTIONS = [
+  { name: "json", description: "Print a JSON report on stdout instead of text." },
+  {
+    name: "trailing-bytes",
+    argument: "MODE",
+    choices: ["reject", "ignore"],
+    default: "reject",
+    description: "Bytes after the last tensor: reject (strict, CHOICE-1) or ignore.",
+  },
+  {
+    name: "max-header-length",
+    argument: "N",
+    choices: ["100000000", "25000000"],
+    default: "100000000",
+    description: "Largest header length accepted (CHOICE-2).",
+  },
+  { name: "help", alias: "h", description: "Show this help and exit." },
+  { name: "version", alias: "V", description: "Print the version and exit." },
+] as const satisfies readonly OptionSpec[];
+
+/** The name of an option of {@link OPTIONS}. */
+export type OptionName = (typeof OPTIONS)[number]["name"];
+
+/** One subcommand. */
+export interface CommandSpec {
+  /** The command's name. */
+  readonly name: "inspect" | "validate";
+  /** Its operands, as shown in `--help`. */
+  readonly operands: string;
+  /** The least and most number of operands. */
+  readonly arity: readonly [min: number, max: number];
+  /** One line for `--help`. */
+  readonly summary: string;
+}
+
+/** Every command of the CLI. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "inspect",
+    operands: "FILE",
+    arity: [1, 1],
+    summary: "List a file's tensors (name, dtype, shape, bytes), metadata and header length.",
+  },
+  {
+    name: "validate",
+    operands: "FILE...",
+    arity: [1, Number.POSITIVE_INFINITY],
+    summary: "Check files against the spec; print a verdict per file with its error code.",
+  },
+];
+
+/** A usage error: bad arguments. The CLI prints its message and exits with 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The result of parsing the command line. */
+export interface ParsedArgs {
+  /** The command, or `undefined` with `--help` / `--version`. */
+  readonly command: CommandSpec | undefined;
+  /** The operands after the command. */
+  readonly operands: readonly string[];
+  /** Option values: `true` for flags, the string for valued options. */
+  readonly options: ReadonlyMap<OptionName, string | true>;
+}
+
+function findOption(token: string): OptionSpec | undefined {
+  const all: readonly OptionSpec[] = OPTIONS;
+  if (token.startsWith("--")) {
+    return all.find((o) => o.name === token.slice(2));
+  }
+  return all.find((o) => o.alias !== undefined && o.alias === token.slice(1));
+}
+
+/**
+ * Parses the command line against {@link OPTIONS} and {@link COMMANDS}.
+ *
+ * @param argv - The arguments after the program name.
+ * @returns The command, its operands and the options given.
+ * @throws {@link UsageError} for an unknown command or option, a missing or invalid
+ *   option value, or the wrong number of operands.
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const options = new Map<OptionName, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.length < 2 || !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const token = eq > 0 && arg.startsWith("--") ? arg.slice(0, eq) : arg;
+    const spec = findOption(token);
+    if (spec === undefined) {
+      throw new UsageError(`unknown option ${token}`);
+    }
+    const name = spec.name as OptionName;
+    if (spec.argument === undefined) {
+      if (eq > 0 && arg.startsWith("--")) {
+        throw new UsageError(`option --${spec.name} takes no value`);
+      }
+      options.set(name, true);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq > 0 && arg.startsWith("--")) {
+      value = arg.slice(eq + 1);
+    } else {
+      i++;
+      value = argv[i];
+    }
+    if (value === undefined) {
+      throw new UsageError(`option --${spec.name} needs a value ${spec.argument}`);
+    }
+    if (spec.choices !== undefined && !spec.choices.includes(value)) {
+      throw new UsageError(
+        `option --${spec.name} must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(value)}`,
+      );
+    }
+    options.set(name, value);
+  }
+  if (options.has("help") || options.has("version")) {
+    return { command: undefined, operands: positionals, options };
+  }
+  const [commandName, ...operands] = positionals;
+  if (commandName === undefined) {
+    throw new UsageError("missing command");
+  }
+  const command = COMMANDS.find((c) => c.name === commandName);
+  if (command === undefined) {
+    throw new UsageError(`unknown command ${JSON.stringify(commandName)}`);
+  }
+  const [min, max] = command.arity;
+  if (operands.length < min) {
+    throw new UsageError(`${command.name} needs ${command.operands}`);
+  }
+  if (operands.length > max) {
+    throw new UsageError(
+      `${command.name} takes ${max} ${max === 1 ? "file" : "files"}, got ${operands.length}`,
+    );
+  }
+  return { command, operands, options };
+}
+
+/**
+ * Renders `--help` from the tables.
+ *
+ * @param version - The package version.
+ * @returns The help text, ending with a newline.
+ */
+export function helpText(version: string): string {
+  const all: readonly OptionSpec[] = OPTIONS;
+  const optionLines = all.map((o) => {
+    const flag = `${o.alias !== undefined ? `-${o.alias}, ` : "    "}--${o.name}${o.argument !== undefined ? ` ${o.argument}` : ""}`;
+    const extra = [
+      o.choices !== undefined ? `one of ${o.choices.join(", ")}` : "",
+      o.default !== undefined ? `default ${o.default}` : "",
+    ]
+      .filter((s) => s !== "")
+      .join("; ");
+    return `  ${flag.padEnd(30)}${o.description}${extra !== "" ? ` (${extra})` : ""}`;
+  });
+  const commandLines = COMMANDS.map((c) => `  ${`${c.name} ${c.operands}`.padEnd(30)}${c.summary}`);
+  return [
+    `safetensors ${version}: inspect and validate safetensors files against the spec.`,
+    "",
+    "Usage: safetensors <command> [options] <files>",
+    "",
+    "Commands:",
+    ...commandLines,
+    "",
+    "Options:",
+    ...optionLines,
+    "",
+    "Exit codes:",
+    `  ${EXIT.ok}   every file is valid`,
+    `  ${EXIT.invalid}   a file violates the spec`,
+    `  ${EXIT.usage}   bad usage, or a file cannot be read (missing, a directory, no permission)`,
+    `  ${EXIT.internal}  internal error (a bug: please report it)`,
+    "",
+  ].join("\n");
+}

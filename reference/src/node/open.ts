@@ -1,0 +1,253 @@
+/**
+ * Lazy, positional reading of a safetensors file on disk: only the prefix and the
+ * header are read when opening; tensor bytes are read on request, exactly the spans
+ * asked for.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from "node:crypto";
+import { type FileHandle, open } from "node:fs/promises";
+import { type DtypeTag, dtypeInfo } from "@safetensors-spec/spec";
+import {
+  checkCoverage,
+  type Dim,
+  parseHeader,
+  type ReadOptions,
+  readHeaderLength,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type TensorArray,
+  type TensorInfo,
+  tensorView,
+} from "../index.ts";
+import { planSlice, type SliceRange } from "./slice.ts";
+
+const PREFIX_LENGTH = 8;
+// The largest length one read() call accepts is 2^31−1; reading in 1 GiB steps keeps
+// each call well inside it.
+const MAX_READ = 1 << 30;
+// The buffer sha256() reuses while streaming a tensor through the hash.
+const HASH_CHUNK = 1 << 20;
+
+/** Part of a tensor read with {@link SafetensorsFile.getSlice}. */
+export interface TensorSlice {
+  /** The tensor's dtype. */
+  readonly dtype: DtypeTag;
+  /** The slice's shape: ranged dimensions keep their length, indexed ones are dropped. */
+  readonly shape: readonly Dim[];
+  /** The slice's elements, packed row-major like a tensor of that shape. */
+  readonly bytes: Uint8Array;
+}
+
+/** An open safetensors file whose header has been validated. */
+export interface SafetensorsFile extends AsyncDisposable {
+  /** The path the file was opened with. */
+  readonly path: string;
+  /** The file's size in bytes when it was opened. */
+  readonly fileLength: number;
+  /** The validated header. */
+  readonly header: SafetensorsHeader;
+  /**
+   * Reads a tensor's bytes: exactly its span of the data buffer.
+   *
+   * @param name - The tensor's name.
+   * @returns A fresh buffer with the tensor's bytes.
+   */
+  getTensorBytes(name: string): Promise<Uint8Array>;
+  /**
+   * Reads a tensor as a typed array of its dtype (see {@link tensorView}).
+   *
+   * @param name - The tensor's name.
+   * @returns The tensor's elements.
+   */
+  getTensor(name: string): Promise<TensorArray>;
+  /**
+   * Reads part of a tensor, touching only the byte spans that hold it.
+   *
+   * @param name - The tensor's name.
+   * @param ranges - One entry per leading dimension (see {@link SliceRange}).
+   * @returns The slice's shape and bytes.
+   */
+  getSlice(name: string, ranges: readonly SliceRange[]): Promise<TensorSlice>;
+  /**
+   * Reads the whole data buffer at once.
+   *
+   * @returns Every tensor's bytes by name, in layout order, as views of one buffer.
+   */
+  loadAll(): Promise<Map<string, Uint8Array>>;
+  /**
+   * Hashes a tensor's bytes with SHA-256, streaming them through a 1 MiB buffer.
+   *
+   * @param name - The tensor's name.
+   * @returns The lowercase hex digest.
+   */
+  sha256(name: string): Promise<string>;
+  /** Closes the file; later calls on the handle throw. Closing twice is harmless. */
+  close(): Promise<void>;
+}
+
+// Reads exactly `length` bytes at `position` into `target`, in as many calls as needed.
+async function readExactly(
+  handle: FileHandle,
+  target: Uint8Array,
+  targetOffset: number,
+  length: number,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const step = Math.min(length - done, MAX_READ);
+    const { bytesRead } = await handle.read(target, targetOffset + done, step, position + done);
+    if (bytesRead === 0) {
+      throw new SafetensorsError(
+        "data_truncated",
+        `Cannot read file: it ended at byte ${position + done} while it was open. ` +
+          `Expected ${length} bytes from offset ${position}, got ${done}.`,
+        { limit: length, actual: done },
+      );
+    }
+    done += bytesRead;
+  }
+}
+
+class OpenFile implements SafetensorsFile {
+  readonly path: string;
+  readonly fileLength: number;
+  readonly header: SafetensorsHeader;
+  #handle: FileHandle | undefined;
+
+  constructor(path: string, fileLength: number, header: SafetensorsHeader, handle: FileHandle) {
+    this.path = path;
+    this.fileLength = fileLength;
+    this.header = header;
+    this.#handle = handle;
+  }
+
+  #open(action: string): FileHandle {
+    if (this.#handle === undefined) {
+      throw new TypeError(`Cannot ${action}: the file ${JSON.stringify(this.path)} is closed.`);
+    }
+    return this.#handle;
+  }
+
+  #tensor(name: string): TensorInfo {
+    if (typeof name !== "string") {
+      throw new TypeError(`Tensor name must be a string. Expected a string, got ${typeof name}.`);
+    }
+    const info = this.header.tensor(name);
+    if (info === undefined) {
+      const shown = name.length > 60 ? `${JSON.stringify(name.slice(0, 60))}…` : JSON.stringify(name);
+      throw new RangeError(`No tensor named ${shown} in ${JSON.stringify(this.path)}.`);
+    }
+    return info;
+  }
+
+  async getTensorBytes(name: string): Promise<Uint8Array> {
+    const info = this.#tensor(name);
+    const handle = this.#open(`read tensor ${JSON.stringify(name)}`);
+    const bytes = new Uint8Array(info.byteLength);
+    await readExactly(handle, bytes, 0, info.byteLength, this.header.dataStart + info.dataOffsets[0]);
+    return bytes;
+  }
+
+  async getTensor(name: string): Promise<TensorArray> {
+    const info = this.#tensor(name);
+    return tensorView(info.dtype, await this.getTensorBytes(name));
+  }
+
+  async getSlice(name: string, ranges: readonly SliceRange[]): Promise<TensorSlice> {
+    const info = this.#tensor(name);
+    const plan = planSlice(info.shape, dtypeInfo(info.dtype).bits, ranges);
+    const handle = this.#open(`read tensor ${JSON.stringify(name)}`);
+    const bytes = new Uint8Array(plan.byteLength);
+    const base = this.header.dataStart + info.dataOffsets[0];
+    let at = 0;
+    for (const [begin, end] of plan.spans) {
+      await readExactly(handle, bytes, at, end - begin, base + begin);
+      at += end - begin;
+    }
+    return { dtype: info.dtype, shape: plan.shape, bytes };
+  }
+
+  async loadAll(): Promise<Map<string, Uint8Array>> {
+    const handle = this.#open("load tensors");
+    const data = new Uint8Array(this.header.dataLength);
+    await readExactly(handle, data, 0, data.byteLength, this.header.dataStart);
+    const result = new Map<string, Uint8Array>();
+    for (const t of this.header.tensors) {
+      result.set(t.name, data.subarray(t.dataOffsets[0], t.dataOffsets[1]));
+    }
+    return result;
+  }
+
+  async sha256(name: string): Promise<string> {
+    const info = this.#tensor(name);
+    const handle = this.#open(`hash tensor ${JSON.stringify(name)}`);
+    const hash = createHash("sha256");
+    const chunk = new Uint8Array(Math.min(HASH_CHUNK, info.byteLength));
+    const start = this.header.dataStart + info.dataOffsets[0];
+    for (let done = 0; done < info.byteLength; ) {
+      const step = Math.min(chunk.byteLength, info.byteLength - done);
+      await readExactly(handle, chunk, 0, step, start + done);
+      hash.update(chunk.subarray(0, step));
+      done += step;
+    }
+    return hash.digest("hex");
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Opens a safetensors file and validates it without reading tensor data: reads the
+ * 8-byte prefix and the header with positional reads, then runs every check of the
+ * spec (prefix, encoding, syntax, structure, layout, and coverage against the file's
+ * size). Tensor bytes are read later, on request.
+ *
+ * @param path - The file's path.
+ * @param options - Reader choices (spec §12).
+ * @returns An open handle; close it with `close()` or `await using`.
+ * @throws {@link SafetensorsError} with the code of the first violation, in the
+ *   spec's precedence (ERR-1), e.g. `file_too_small`, `header_too_large`,
+ *   `header_invalid_json`, `offsets_not_contiguous`, `trailing_bytes`.
+ * @throws The file system's error (with its `code`, e.g. `ENOENT`, `EISDIR`, `EACCES`)
+ *   when the file cannot be opened or read.
+ * @example
+ * ```ts
+ * await using file = await openSafetensors("model.safetensors");
+ * for (const t of file.header.tensors) console.log(t.name, t.dtype, t.shape);
+ * const bias = await file.getTensor("bias");
+ * ```
+ */
+export async function openSafetensors(path: string, options: ReadOptions = {}): Promise<SafetensorsFile> {
+  const handle = await open(path, "r");
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) {
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), {
+        code: "EISDIR",
+        path,
+      });
+    }
+    const fileLength = stats.size;
+    const prefix = new Uint8Array(Math.min(PREFIX_LENGTH, fileLength));
+    await readExactly(handle, prefix, 0, prefix.byteLength, 0);
+    const headerLength = readHeaderLength(prefix, fileLength, options);
+    const headerBytes = new Uint8Array(headerLength);
+    await readExactly(handle, headerBytes, 0, headerLength, PREFIX_LENGTH);
+    const header = parseHeader(headerBytes, options);
+    checkCoverage(header, fileLength - header.dataStart, options);
+    return new OpenFile(path, fileLength, header, handle);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
