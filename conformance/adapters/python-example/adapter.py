@@ -247,7 +247,7 @@ def write_file(path, tensors, metadata):
         names.add(name)
         if dtype not in DTYPES:
             raise SafetensorsError("invalid_dtype", f"unknown dtype {dtype!r}")
-        if not all(is_u64(d) and d <= U64_MAX for d in shape):
+        if not all(is_u64(d) and 0 <= d <= U64_MAX for d in shape):
             raise SafetensorsError("invalid_shape", f"tensor {name!r} has an invalid shape")
         size = byte_size(dtype, shape, length)
         if size is None:
