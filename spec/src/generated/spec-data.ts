@@ -669,7 +669,7 @@ export const REQUIREMENT_TABLE = [
       "MUST",
       "MAY"
     ],
-    "text": "`trailing_bytes`: `reject` (the default and the only option for a reader that claims strict conformance) or `ignore`. With `ignore` a reader MAY accept a file whose data buffer is longer than the largest `end` (OFFSET-5), and MUST ignore those bytes. Reason: files written before safetensors 0.3.1 (2023) carry trailing bytes and some tools still need to read them."
+    "text": "`trailing_bytes`: `reject` (the default and the only option for a reader that claims strict conformance) or `ignore`. With `ignore` a reader MAY accept a file whose data buffer is longer than the largest `end` (OFFSET-5), and MUST ignore those bytes. Reason: readers before safetensors 0.3.1 (2023) accepted trailing bytes, so files from other writers that carry them exist, and some tools still need to read them."
   },
   {
     "id": "CHOICE-2",
