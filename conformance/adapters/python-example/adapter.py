@@ -85,14 +85,26 @@ def check_syntax(value, depth):
         raise SafetensorsError("invalid_string", "a string contains a lone surrogate escape")
 
 
-def depth_before(text, end):
-    """The deepest nesting in text[:end], counting brackets outside strings."""
-    depth = deepest = 0
+def syntax_error_before(text, end):
+    """json stops at the first grammar error; a depth or lone-surrogate error earlier in the
+    text must win (ERR-3). Scans text[:end] for them, counting brackets outside strings."""
+    depth = 0
     for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text[:end]):
         token = match.group()
-        depth += 1 if token in "[{" else -1 if token in "]}" else 0
-        deepest = max(deepest, depth)
-    return deepest
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return SafetensorsError("header_too_deep", f"nesting deeper than {MAX_DEPTH} levels")
+        elif token in "]}":
+            depth -= 1
+        elif "\\u" in token:
+            try:
+                check_syntax(json.loads(token), depth)
+            except SafetensorsError as error:
+                return error
+            except ValueError:
+                pass  # not a well-formed string: json reports it
+    return None
 
 
 def parse_header(text):
@@ -103,9 +115,8 @@ def parse_header(text):
     except RecursionError:
         raise SafetensorsError("header_too_deep", "nesting too deep for the parser") from None
     except ValueError as error:
-        if depth_before(text, getattr(error, "pos", len(text))) > MAX_DEPTH:
-            raise SafetensorsError("header_too_deep", f"nesting deeper than {MAX_DEPTH} levels") from None
-        raise SafetensorsError("header_invalid_json", f"invalid JSON: {error}") from None
+        earlier = syntax_error_before(text, getattr(error, "pos", len(text)))
+        raise earlier or SafetensorsError("header_invalid_json", f"invalid JSON: {error}") from None
     check_syntax(root, 1)
     if not isinstance(root, Obj):
         raise SafetensorsError("header_not_object", "the header is not a JSON object (HDR-1)")
@@ -163,7 +174,8 @@ def parse_entry(name, value):
 def byte_size(dtype, shape, cap):
     """numel * bits / 8 (SIZE-1); None if that is not whole bytes (SIZE-2); cap + 1 if it
     exceeds cap. Products are clamped so huge shapes cost no big-integer work (LIMIT-2)."""
-    low = bits = DTYPES[dtype]
+    bits = DTYPES[dtype]
+    low = bits % 8  # numel * bits mod 8, without computing numel
     for dim in shape:
         low = low * dim % 8
         bits = min(bits * dim, 8 * (cap + 1))

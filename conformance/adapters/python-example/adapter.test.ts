@@ -185,6 +185,22 @@ describe("read", () => {
     });
   }
 
+  it("accepts a scalar, whose empty shape has one element", async () => {
+    const response = await read(
+      "scalar.safetensors",
+      file('{"s":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}', "2a"),
+    );
+    expect(response).toMatchObject({
+      result: "accepted",
+      header: { tensors: [{ name: "s", sha256: sha256("2a") }] },
+    });
+  });
+
+  it("reports a lone surrogate before a later grammar error", async () => {
+    const response = await read("surrogate-first.safetensors", file('{"\\ud800":1,}'));
+    expect(response["error"]).toMatchObject({ code: "invalid_string" });
+  });
+
   it("reports a syntax error before an earlier structure error", async () => {
     const response = await read("two-errors.safetensors", file('{"t":1,"u":}'));
     expect(response["error"]).toMatchObject({ code: "header_invalid_json" });
