@@ -215,7 +215,7 @@ class OpenFile implements SafetensorsFile {
  * @param path - The file's path.
  * @param options - Reader choices (spec §12).
  * @returns An open handle; close it with `close()` or `await using`.
- * @throws {@link SafetensorsError} with the code of the first violation, in the
+ * @throws {@link index!SafetensorsError} with the code of the first violation, in the
  *   spec's precedence (ERR-1), e.g. `file_too_small`, `header_too_large`,
  *   `header_invalid_json`, `offsets_not_contiguous`, `trailing_bytes`.
  * @throws The file system's error (with its `code`, e.g. `ENOENT`, `EISDIR`, `EACCES`)

@@ -148,7 +148,7 @@ async function removeQuietly(path: string): Promise<void> {
  * @param tensors - The tensors, in any order; each source is read once.
  * @param options - Metadata to include.
  * @returns The layout that was written.
- * @throws {@link SafetensorsError} with code `tensor_size_mismatch` when a source yields
+ * @throws {@link index!SafetensorsError} with code `tensor_size_mismatch` when a source yields
  *   more or fewer bytes than its shape and dtype need, and every code
  *   {@link serializeHeader} throws.
  * @throws `TypeError` when a source is not bytes or a chunk is not a `Uint8Array`; the
