@@ -79,13 +79,33 @@ export function parseLine(line: string): ParsedLine {
  * ```
  */
 export function stringifyLine(value: unknown): string {
-  let big = false;
-  const text = JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "bigint") {
-      big = true;
-      return `__u64:${v.toString()}__`;
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    // JSON.stringify throws a TypeError on bigints; only then take the slow path.
+    if (error instanceof TypeError) {
+      return stringifyWithBigints(value) ?? "null";
     }
-    return v;
-  });
-  return big ? text.replace(/"__u64:(\d+)__"/g, "$1") : text;
+    throw error;
+  }
+}
+
+function stringifyWithBigints(value: unknown): string | undefined {
+  if (typeof value === "bigint") {
+    return value.toString();
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => stringifyWithBigints(v) ?? "null").join(",")}]`;
+  }
+  if (value !== null && typeof value === "object") {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(value)) {
+      const text = stringifyWithBigints(v);
+      if (text !== undefined) {
+        parts.push(`${JSON.stringify(k)}:${text}`);
+      }
+    }
+    return `{${parts.join(",")}}`;
+  }
+  return JSON.stringify(value);
 }

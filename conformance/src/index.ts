@@ -1,0 +1,56 @@
+/**
+ * The safetensors conformance harness: runs any implementation, in any language, through
+ * a small adapter program over the vector corpus, and reports what is wrong and which
+ * requirement it breaks.
+ *
+ * @packageDocumentation
+ */
+export type {
+  Adapter,
+  AdapterCommand,
+  Exchange,
+  RequestBody,
+  RequestBudget,
+  TransportLimits,
+} from "./adapter.ts";
+export { AdapterStartError, LongLivedAdapter, OneShotAdapter } from "./adapter.ts";
+export { loadBundledCorpus } from "./bundled-corpus.ts";
+export type { CorpusSource } from "./corpus.ts";
+export type { ExpectedFailure } from "./expected-failures.ts";
+export {
+  ExpectationMatcher,
+  ExpectedFailuresError,
+  isExpired,
+  loadExpectedFailures,
+  patternRegExp,
+  updateExpectedFailures,
+} from "./expected-failures.ts";
+export { parseLine, stringifyLine } from "./json.ts";
+export type { Judgement, Verdict } from "./judge.ts";
+export { compareHeaders, judgeRead, VERDICTS } from "./judge.ts";
+export type { Io } from "./main.ts";
+export { adapterArgv, main, splitCommand } from "./main.ts";
+export type { MemoryLimitMode } from "./memory.ts";
+export { GroupMemory, groupMembers } from "./memory.ts";
+export type { OptionSpec } from "./options.ts";
+export { EXIT, EXIT_CODES, helpText, OPTIONS, parseOptions, UsageError } from "./options.ts";
+export type {
+  ByeMessage,
+  ErrorDetail,
+  MessageName,
+  ReadAnswer,
+  ReportedError,
+  ReportedTensor,
+  Request,
+  StartedMessage,
+  WriteAnswer,
+  WriteRequestTensor,
+} from "./protocol.ts";
+export { PROTOCOL_VERSION, protocolSchemaDir, validateMessage } from "./protocol.ts";
+export type { ReportContext, RunReport, StatusCounts } from "./report.ts";
+export { buildReport, categoriesOf, emptyCounts, STATUSES, writeFileAtomic } from "./report.ts";
+export { ProgressBar, renderSummary } from "./reporters/console.ts";
+export { renderHtml } from "./reporters/html.ts";
+export { renderJunit } from "./reporters/junit.ts";
+export type { CaseResult, RunOptions, RunOutcome, Status, WrittenCheck } from "./runner.ts";
+export { FAILING_STATUSES, HarnessError, runSuite } from "./runner.ts";

@@ -1,0 +1,264 @@
+/**
+ * The command line, declared once: the options table drives both parsing and `--help`,
+ * and the exit-code table is printed by `--help` and documented in the README.
+ */
+
+/** One command-line option. */
+export interface OptionSpec {
+  /** The long name, without `--`. */
+  readonly name: string;
+  /** What kind of value it takes. */
+  readonly kind: "string" | "integer" | "boolean";
+  /** The value's placeholder in `--help`. */
+  readonly arg?: string;
+  /** One line for `--help`. */
+  readonly description: string;
+  /** The default, as shown in `--help`. */
+  readonly default?: string;
+  /** Whether it may be given several times. */
+  readonly repeatable?: boolean;
+  /** The allowed values, when they are a closed set. */
+  readonly choices?: readonly string[];
+}
+
+/** Every option of `safetensors-conformance run`. */
+export const OPTIONS = [
+  {
+    name: "adapter",
+    kind: "string",
+    arg: "command",
+    description:
+      "the adapter to run: a built-in name (reference, python-example) or a command line; words after a built-in name are passed to it",
+    default: "reference",
+  },
+  {
+    name: "one-shot",
+    kind: "boolean",
+    description: "run the adapter once per request (start / read <path> / write <file>)",
+  },
+  {
+    name: "corpus",
+    kind: "string",
+    arg: "dir",
+    description: "the corpus directory",
+    default: "the bundled vectors corpus",
+  },
+  {
+    name: "filter",
+    kind: "string",
+    arg: "pattern",
+    description: "run only case IDs matching the pattern (* is a wildcard)",
+    repeatable: true,
+  },
+  {
+    name: "category",
+    kind: "string",
+    arg: "flag",
+    description: "run only cases with this flag (valid, invalid, malicious, ...)",
+    repeatable: true,
+  },
+  { name: "timeout", kind: "integer", arg: "ms", description: "per-request timeout", default: "10000" },
+  {
+    name: "max-line-bytes",
+    kind: "integer",
+    arg: "n",
+    description: "the longest line of adapter output accepted",
+    default: "16777216",
+  },
+  {
+    name: "memory-limit",
+    kind: "integer",
+    arg: "MiB",
+    description: "cap on the adapter's memory (over it: over-budget)",
+    default: "4096",
+  },
+  {
+    name: "memory-limit-mode",
+    kind: "string",
+    arg: "mode",
+    description:
+      "rss: poll the process group's resident size; as: setrlimit address space (breaks Node/V8 adapters); off",
+    default: "rss",
+    choices: ["rss", "as", "off"],
+  },
+  {
+    name: "expected-failures",
+    kind: "string",
+    arg: "file",
+    description: "the implementation's expected-failures JSON file",
+  },
+  {
+    name: "update-expected",
+    kind: "boolean",
+    description: "rewrite the expected-failures file from this run's results",
+  },
+  {
+    name: "json",
+    kind: "string",
+    arg: "file",
+    description: "write the JSON report (spec/protocol/v1/report.schema.json)",
+  },
+  { name: "junit", kind: "string", arg: "file", description: "write a JUnit XML report" },
+  { name: "html", kind: "string", arg: "file", description: "write a self-contained HTML report" },
+  {
+    name: "merge",
+    kind: "string",
+    arg: "report.json",
+    description: "add a saved JSON report as another column of the HTML matrix",
+    repeatable: true,
+  },
+  {
+    name: "work-dir",
+    kind: "string",
+    arg: "dir",
+    description: "scratch directory for generated and written files",
+    default: "a temporary directory",
+  },
+  { name: "no-progress", kind: "boolean", description: "no progress bar, even on a TTY" },
+  { name: "version", kind: "boolean", description: "print the harness version" },
+  { name: "help", kind: "boolean", description: "print this help" },
+] as const satisfies readonly OptionSpec[];
+
+/** The name of an option. */
+export type OptionName = (typeof OPTIONS)[number]["name"];
+
+/** The exit codes, in one table. */
+export const EXIT_CODES = [
+  {
+    code: 0,
+    name: "ok",
+    meaning: "every case passed, was skipped, or failed as the expected-failures file says",
+  },
+  {
+    code: 1,
+    name: "failures",
+    meaning:
+      "a case failed, crashed, timed out, broke the protocol or went over budget; a listed case passed; or an entry expired",
+  },
+  { code: 2, name: "usage", meaning: "bad command line, or an unreadable expected-failures file or report" },
+  { code: 3, name: "adapter", meaning: "the adapter could not be started or its handshake was invalid" },
+  { code: 70, name: "internal", meaning: "a bug in the harness or the corpus (please open an issue)" },
+  { code: 130, name: "interrupted", meaning: "interrupted by SIGINT; the partial report was written" },
+] as const;
+
+/** Exit codes by name. */
+export const EXIT = Object.fromEntries(EXIT_CODES.map((e) => [e.name, e.code])) as {
+  readonly [K in (typeof EXIT_CODES)[number]["name"]]: Extract<
+    (typeof EXIT_CODES)[number],
+    { name: K }
+  >["code"];
+};
+
+/** A command-line mistake (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Parsed options: strings, integers, booleans and lists, by option name. */
+export interface ParsedOptions {
+  readonly values: ReadonlyMap<OptionName, string | number | boolean | readonly string[]>;
+}
+
+const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.map((o) => [o.name, o]));
+
+/**
+ * Parses `run`'s arguments against the options table.
+ *
+ * @param argv - The arguments after the command name.
+ * @returns The values given (defaults are applied by the caller).
+ * @throws {@link UsageError} for an unknown option, a missing or malformed value, or a stray argument.
+ * @example
+ * ```ts
+ * parseOptions(["--timeout", "500", "--json=out.json"]).values.get("timeout"); // 500
+ * ```
+ */
+export function parseOptions(argv: readonly string[]): ParsedOptions {
+  const values = new Map<OptionName, string | number | boolean | string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? "";
+    if (!word.startsWith("--")) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(word)} (options start with --; see --help)`);
+    }
+    const eq = word.indexOf("=");
+    const name = word.slice(2, eq < 0 ? undefined : eq);
+    const spec = BY_NAME.get(name);
+    if (spec === undefined) {
+      throw new UsageError(`unknown option --${name} (see --help)`);
+    }
+    if (spec.kind === "boolean") {
+      if (eq >= 0) {
+        throw new UsageError(`--${name} takes no value`);
+      }
+      values.set(name as OptionName, true);
+      continue;
+    }
+    let raw: string;
+    if (eq >= 0) {
+      raw = word.slice(eq + 1);
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined) {
+        throw new UsageError(`--${name} needs a value <${spec.arg ?? "value"}>`);
+      }
+      raw = next;
+      i += 1;
+    }
+    if (spec.choices !== undefined && !spec.choices.includes(raw)) {
+      throw new UsageError(`--${name} must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(raw)}`);
+    }
+    let value: string | number = raw;
+    if (spec.kind === "integer") {
+      if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) === 0) {
+        throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+      }
+      value = Number(raw);
+    }
+    if (spec.repeatable === true) {
+      const list = values.get(name as OptionName);
+      values.set(name as OptionName, [...(Array.isArray(list) ? list : []), String(value)]);
+    } else {
+      if (values.has(name as OptionName)) {
+        throw new UsageError(`--${name} is given twice`);
+      }
+      values.set(name as OptionName, value);
+    }
+  }
+  return { values };
+}
+
+/**
+ * The `--help` text, generated from the options and exit-code tables.
+ *
+ * @param version - The harness version.
+ * @returns The help text, ending in a newline.
+ * @example
+ * ```ts
+ * process.stdout.write(helpText("0.1.0"));
+ * ```
+ */
+export function helpText(version: string): string {
+  const lines = [
+    `safetensors-conformance ${version}: check a safetensors implementation against the conformance corpus`,
+    "",
+    "Usage: safetensors-conformance [options]",
+    "",
+    "Runs every corpus case through an adapter (a small program speaking the NDJSON adapter",
+    "protocol, spec/protocol/v1) and reports what is wrong and which requirement it breaks.",
+    "",
+    "Options:",
+  ];
+  const width = Math.max(...OPTIONS.map((o) => o.name.length + ("arg" in o ? o.arg.length + 3 : 0))) + 4;
+  for (const o of OPTIONS) {
+    const left = `--${o.name}${"arg" in o ? ` <${o.arg}>` : ""}`;
+    const extra = [
+      "default" in o ? `default: ${o.default}` : "",
+      "repeatable" in o && o.repeatable ? "repeatable" : "",
+    ].filter((x) => x !== "");
+    lines.push(`  ${left.padEnd(width)}${o.description}${extra.length > 0 ? ` (${extra.join("; ")})` : ""}`);
+  }
+  lines.push("", "Exit codes:");
+  for (const e of EXIT_CODES) {
+    lines.push(`  ${String(e.code).padStart(3)}  ${e.name.padEnd(12)}${e.meaning}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,87 @@
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { protocolSchemaDir, validateMessage } from "./protocol.ts";
+
+const STARTED = {
+  seq: 0,
+  result: "started",
+  protocolVersion: 1,
+  implementation: { name: "x", version: "1", language: "python", homepage: "https://x.invalid" },
+  capabilities: { read: true, write: false, dtypes: ["F32"], specVersions: ["1.0.0"], errors: "codes" },
+  choices: { trailing_bytes: "reject" },
+};
+
+describe("protocol schemas", () => {
+  it("has one schema per message", () => {
+    const names = readdirSync(protocolSchemaDir()).filter(
+      (f) => f.endsWith("-request.schema.json") || f.endsWith("-response.schema.json"),
+    );
+    expect(names.sort()).toEqual(
+      ["read", "shutdown", "start", "write"].flatMap((c) => [
+        `${c}-request.schema.json`,
+        `${c}-response.schema.json`,
+      ]),
+    );
+  });
+
+  it("accepts the messages of the protocol note", () => {
+    expect(
+      validateMessage("start-request", { seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" }),
+    ).toBeUndefined();
+    expect(validateMessage("start-response", STARTED)).toBeUndefined();
+    expect(
+      validateMessage("read-request", { seq: 1, cmd: "read", path: "/abs/case.safetensors" }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("read-response", {
+        seq: 1,
+        result: "accepted",
+        header: {
+          metadata: { k: "v" },
+          tensors: [{ name: "w", dtype: "F32", shape: [2, 3], dataOffsets: [0, 24], sha256: "0".repeat(64) }],
+        },
+      }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("read-response", {
+        seq: 2,
+        result: "rejected",
+        error: { code: "trailing_bytes", stage: "coverage", message: "..." },
+      }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("write-request", {
+        seq: 3,
+        cmd: "write",
+        path: "/abs/out.safetensors",
+        tensors: [
+          { name: "w", dtype: "F32", shape: [2, 3], data: { path: "/abs/src.bin", offset: 8, length: 24 } },
+        ],
+        metadata: null,
+      }),
+    ).toBeUndefined();
+    expect(validateMessage("write-response", { seq: 3, result: "written" })).toBeUndefined();
+    expect(
+      validateMessage("write-response", { seq: 3, result: "skipped", message: "why", issue: "u" }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("read-response", { seq: 3, result: "errored", message: "m", context: {} }),
+    ).toBeUndefined();
+    expect(validateMessage("shutdown-request", { seq: 4, cmd: "shutdown" })).toBeUndefined();
+    expect(validateMessage("shutdown-response", { seq: 4, result: "bye" })).toBeUndefined();
+  });
+
+  it("rejects malformed messages with a reason", () => {
+    expect(validateMessage("start-response", { ...STARTED, protocolVersion: 2 })).toMatch(/protocolVersion/);
+    expect(
+      validateMessage("start-response", {
+        ...STARTED,
+        capabilities: { ...STARTED.capabilities, errors: "all" },
+      }),
+    ).toBeDefined();
+    expect(validateMessage("read-response", { seq: 1, result: "accepted" })).toBeDefined();
+    expect(validateMessage("read-response", { seq: 1, result: "rejected", error: {} })).toBeDefined();
+    expect(validateMessage("read-response", { seq: -1, result: "skipped", message: "m" })).toBeDefined();
+    expect(validateMessage("shutdown-response", { seq: 1, result: "bye", extra: true })).toBeDefined();
+  });
+});

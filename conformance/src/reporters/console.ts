@@ -1,0 +1,200 @@
+/**
+ * The console reporter: a progress bar while the run goes (on a TTY), then the failures
+ * with what was expected and what happened, and a summary by category and by requirement.
+ */
+import type { RunReport, StatusCounts } from "../report.ts";
+import { STATUSES } from "../report.ts";
+import type { CaseResult, Status } from "../runner.ts";
+import { FAILING_STATUSES } from "../runner.ts";
+
+const SHORT: Record<Status, string> = {
+  pass: "pass",
+  fail: "fail",
+  crash: "crash",
+  timeout: "timeout",
+  "protocol-error": "proto",
+  "over-budget": "budget",
+  skipped: "skip",
+  "expected-failure": "xfail",
+  "unexpected-pass": "xpass",
+};
+
+const MAX_LISTED = 50;
+
+function row(label: string, counts: StatusCounts, width: number): string {
+  return `  ${label.padEnd(width)}${STATUSES.map((s) => String(counts[s]).padStart(SHORT[s].length + 2)).join("")}`;
+}
+
+function heading(title: string, width: number): string {
+  return `${title.padEnd(width + 2)}${STATUSES.map((s) => SHORT[s].padStart(SHORT[s].length + 2)).join("")}`;
+}
+
+function describeFailure(r: CaseResult): string[] {
+  const requirement = r.requirements[0] === undefined ? "" : ` [${r.requirements.join(", ")}]`;
+  const lines = [`  ✗ ${r.status.padEnd(16)} ${r.id}${requirement}`, `      ${r.description}`];
+  lines.push(`      expected: ${r.expected}`, `      actual:   ${r.actual}`);
+  for (const reason of r.reasons) {
+    lines.push(`      - ${reason}`);
+  }
+  if (r.status === "unexpected-pass") {
+    lines.push(`      - it passes now: remove it from the expected-failures list`);
+  }
+  if (r.stderr !== undefined) {
+    const tail = r.stderr.trim().split("\n").slice(-3);
+    lines.push(...tail.map((l) => `      stderr: ${l.slice(0, 160)}`));
+  }
+  return lines;
+}
+
+/**
+ * Renders the human summary of a run.
+ *
+ * @param report - The run's report.
+ * @returns Text for stdout, ending in a newline.
+ * @example
+ * ```ts
+ * process.stdout.write(renderSummary(report));
+ * ```
+ */
+export function renderSummary(report: RunReport): string {
+  const out: string[] = [];
+  const impl = report.implementation;
+  const caps = report.capabilities;
+  out.push(
+    `safetensors conformance: ${impl.name} ${impl.version} (${impl.language}), ${report.adapter.mode} adapter, spec ${report.corpus.specVersion}`,
+  );
+  out.push(
+    `  capabilities: ${[caps.read ? "read" : "", caps.write ? "write" : ""].filter((x) => x).join(", ") || "none"}; errors: ${caps.errors}; ${caps.dtypes.length} dtypes; choices: ${Object.entries(
+      report.choices,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
+  );
+  const problems = report.results.filter((r) => FAILING_STATUSES.has(r.status));
+  if (problems.length > 0) {
+    out.push("", `Failures (${problems.length}):`);
+    for (const r of problems.slice(0, MAX_LISTED)) {
+      out.push(...describeFailure(r));
+    }
+    if (problems.length > MAX_LISTED) {
+      out.push(`  … and ${problems.length - MAX_LISTED} more (write them all with --json)`);
+    }
+  }
+  const xfails = report.results.filter((r) => r.status === "expected-failure");
+  if (xfails.length > 0) {
+    out.push("", `Expected failures (${xfails.length}):`);
+    for (const r of xfails.slice(0, MAX_LISTED)) {
+      out.push(`  ~ ${r.id}: ${r.expectedFailure?.reason ?? ""}`);
+    }
+  }
+  const skipReasons = new Map<string, number>();
+  for (const r of report.results) {
+    if (r.status === "skipped") {
+      const reason = r.reasons[0] ?? "skipped";
+      skipReasons.set(reason, (skipReasons.get(reason) ?? 0) + 1);
+    }
+  }
+  if (skipReasons.size > 0) {
+    out.push("", "Skipped:");
+    for (const [reason, n] of [...skipReasons].sort((a, b) => b[1] - a[1])) {
+      out.push(`  ${String(n).padStart(5)} × ${reason}`);
+    }
+  }
+  const categories = Object.keys(report.summary.byCategory).sort();
+  const width = Math.max(14, ...categories.map((c) => c.length + 1));
+  out.push("", heading("By category", width));
+  for (const c of categories) {
+    const counts = report.summary.byCategory[c];
+    if (counts !== undefined) {
+      out.push(row(c, counts, width));
+    }
+  }
+  const requirements = Object.entries(report.summary.byRequirement);
+  const troubled = requirements.filter(([, counts]) =>
+    STATUSES.some((s) => FAILING_STATUSES.has(s) && counts[s] > 0),
+  );
+  out.push("", heading("By requirement", width));
+  for (const [id, counts] of troubled) {
+    out.push(row(id, counts, width));
+  }
+  out.push(
+    `  ${troubled.length === 0 ? "every" : `the other ${requirements.length - troubled.length}`} of ${requirements.length} requirements cited by the cases: no failures`,
+  );
+  const notes = [...report.adapter.notes];
+  if (report.adapter.restarts > 0) {
+    notes.unshift(`the adapter was restarted ${report.adapter.restarts} times`);
+  }
+  for (const e of report.expectations.expired) {
+    notes.push(
+      `expired expected-failures entry ${JSON.stringify(e.pattern)} (expires ${e.expires ?? ""}): fix or extend it`,
+    );
+  }
+  for (const e of report.expectations.unused) {
+    notes.push(`expected-failures entry ${JSON.stringify(e.pattern)} matches no case`);
+  }
+  if (report.summary.layoutDeviations > 0) {
+    notes.push(`${report.summary.layoutDeviations} writes produced valid files in a non-canonical layout`);
+  }
+  if (notes.length > 0) {
+    out.push("", "Notes:", ...notes.map((n) => `  - ${n}`));
+  }
+  const counts = STATUSES.filter((s) => report.summary.byStatus[s] > 0)
+    .map((s) => `${report.summary.byStatus[s]} ${s}`)
+    .join(", ");
+  out.push(
+    "",
+    `${report.summary.total} results: ${counts || "none"}.${report.partial ? " INTERRUPTED: the run is partial." : ""}`,
+  );
+  out.push(`Result: ${report.ok ? "PASS" : "FAIL"}`);
+  return `${out.join("\n")}\n`;
+}
+
+/** A progress bar on a TTY stream; a no-op elsewhere. */
+export class ProgressBar {
+  readonly #stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly #enabled: boolean;
+  #last = 0;
+  #problems = 0;
+
+  /**
+   * @param stream - Where to draw (stderr).
+   * @param enabled - Whether to draw at all (a TTY and not disabled).
+   */
+  constructor(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, enabled: boolean) {
+    this.#stream = stream;
+    this.#enabled = enabled;
+  }
+
+  /**
+   * Redraws after a result (at most every 50 ms, and always for the last one).
+   *
+   * @param result - The latest result.
+   * @param done - Results so far.
+   * @param total - Cases in the run.
+   */
+  update(result: CaseResult, done: number, total: number): void {
+    if (FAILING_STATUSES.has(result.status)) {
+      this.#problems += 1;
+    }
+    if (!this.#enabled) {
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#last < 50 && done < total) {
+      return;
+    }
+    this.#last = now;
+    const width = Math.max(10, Math.min(40, (this.#stream.columns ?? 80) - 40));
+    const filled = Math.min(width, Math.round((done / Math.max(total, 1)) * width));
+    this.#stream.write(
+      `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} failures: ${this.#problems} `,
+    );
+  }
+
+  /** Erases the bar. */
+  clear(): void {
+    if (this.#enabled) {
+      this.#stream.write("\r\u001b[2K");
+    }
+  }
+}

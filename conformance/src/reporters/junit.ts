@@ -1,0 +1,87 @@
+/**
+ * The JUnit XML reporter, for CI systems that display test results.
+ */
+import type { RunReport } from "../report.ts";
+
+function xml(text: string): string {
+  return (
+    text
+      // Characters XML 1.0 cannot carry at all.
+      .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, "\uFFFD")
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;")
+  );
+}
+
+/**
+ * Renders a run as JUnit XML: one test case per result. `fail` and `unexpected-pass` are
+ * failures; `crash`, `timeout`, `protocol-error` and `over-budget` are errors; `skipped`
+ * and `expected-failure` are skipped.
+ *
+ * @param report - The run's report.
+ * @returns The XML document.
+ * @example
+ * ```ts
+ * await writeFileAtomic("conformance.xml", renderJunit(report));
+ * ```
+ */
+export function renderJunit(report: RunReport): string {
+  const counts = report.summary.byStatus;
+  const failures = counts.fail + counts["unexpected-pass"];
+  const errors = counts.crash + counts.timeout + counts["protocol-error"] + counts["over-budget"];
+  const skipped = counts.skipped + counts["expected-failure"];
+  const seconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
+  const name = `${report.implementation.name} ${report.implementation.version}`;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="safetensors-conformance" tests="${report.summary.total}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds.toFixed(3)}">`,
+    `  <testsuite name="${xml(name)}" tests="${report.summary.total}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds.toFixed(3)}" timestamp="${report.startedAt}">`,
+  ];
+  for (const r of report.results) {
+    const head = `    <testcase classname="safetensors.${r.kind}" name="${xml(r.id)}" time="${(r.elapsedMs / 1000).toFixed(4)}"`;
+    const detail = xml(
+      [
+        r.description,
+        `requirements: ${r.requirements.join(", ")}`,
+        `expected: ${r.expected}`,
+        `actual: ${r.actual}`,
+        ...r.reasons,
+        ...(r.stderr === undefined ? [] : [`stderr: ${r.stderr}`]),
+      ].join("\n"),
+    );
+    const message = xml(r.reasons[0] ?? r.status);
+    switch (r.status) {
+      case "pass":
+        lines.push(`${head}/>`);
+        break;
+      case "fail":
+      case "unexpected-pass": {
+        const m =
+          r.status === "unexpected-pass" ? "passes now: remove it from the expected-failures list" : message;
+        lines.push(
+          `${head}>`,
+          `      <failure type="${r.status}" message="${xml(m)}">${detail}</failure>`,
+          "    </testcase>",
+        );
+        break;
+      }
+      case "skipped":
+      case "expected-failure": {
+        const m =
+          r.status === "expected-failure" ? `expected failure: ${r.expectedFailure?.reason ?? ""}` : message;
+        lines.push(`${head}>`, `      <skipped message="${xml(m)}"/>`, "    </testcase>");
+        break;
+      }
+      default:
+        lines.push(
+          `${head}>`,
+          `      <error type="${r.status}" message="${message}">${detail}</error>`,
+          "    </testcase>",
+        );
+    }
+  }
+  lines.push("  </testsuite>", "</testsuites>", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,183 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import type { CorpusSource } from "../src/corpus.ts";
+import { main } from "../src/main.ts";
+import { EXIT_CODES, OPTIONS } from "../src/options.ts";
+import { validateMessage } from "../src/protocol.ts";
+import type { RunReport } from "../src/report.ts";
+import { FAUX, fixtureCorpus } from "./fixtures.ts";
+
+const work = mkdtempSync(join(tmpdir(), "conformance-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const BIN = join(import.meta.dirname, "..", "bin", "safetensors-conformance.js");
+const FAUX_ADAPTER = FAUX.map((w) => JSON.stringify(w)).join(" ");
+
+function sink(): Writable & { text: string } {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      stream.text += chunk.toString();
+      done();
+    },
+  }) as Writable & { text: string };
+  stream.text = "";
+  return stream;
+}
+
+async function runMain(argv: readonly string[], corpus: CorpusSource, signal?: AbortSignal) {
+  const stdout = sink();
+  const stderr = sink();
+  const io = { stdout, stderr, cwd: work, corpus };
+  const code = await main(argv, signal === undefined ? io : { ...io, signal });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe("safetensors-conformance (process)", () => {
+  it("documents every option and exit code in --help", () => {
+    const r = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    for (const o of OPTIONS) {
+      expect(r.stdout).toContain(`--${o.name}`);
+    }
+    for (const e of EXIT_CODES) {
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${e.code}\\s+${e.name}`, "m"));
+    }
+  });
+
+  it("exits 2 with one line for an unknown option", () => {
+    const r = spawnSync(process.execPath, [BIN, "--frobnicate"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("safetensors-conformance: unknown option --frobnicate (see --help)\n");
+  });
+
+  it("exits 2 for a malformed option value", () => {
+    const r = spawnSync(process.execPath, [BIN, "--timeout", "soon"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("main", () => {
+  it("writes JSON, JUnit and HTML reports and exits 1 on failures", async () => {
+    const corpus = fixtureCorpus(join(work, "reports"), [
+      ["valid-ok", "valid"],
+      ["valid-crash", "valid"],
+      ["truncated-ok", "truncated"],
+      ["valid-skip", "valid"],
+    ]);
+    const r = await runMain(
+      [
+        "--adapter",
+        FAUX_ADAPTER,
+        "--json",
+        "r.json",
+        "--junit",
+        "r.xml",
+        "--html",
+        "r.html",
+        "--timeout",
+        "2000",
+      ],
+      corpus,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ crash\s+valid-crash \[LAYOUT-1\]/);
+    expect(r.stdout).toMatch(/Result: FAIL/);
+    const report = JSON.parse(readFileSync(join(work, "r.json"), "utf8")) as RunReport;
+    expect(validateMessage("report", report)).toBeUndefined();
+    expect(report.summary.byStatus).toMatchObject({ pass: 2, crash: 1, skipped: 1 });
+    expect(report.summary.byRequirement["LAYOUT-2"]?.pass).toBe(1);
+    const junit = readFileSync(join(work, "r.xml"), "utf8");
+    expect(junit).toMatch(
+      /<testcase classname="safetensors.read" name="valid-crash"[^>]*>\s*<error type="crash"/,
+    );
+    expect(junit).toMatch(/tests="4" failures="0" errors="1" skipped="1"/);
+    const html = readFileSync(join(work, "r.html"), "utf8");
+    expect(html).toContain('id="req-LAYOUT-2"');
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+  });
+
+  it("honours, rewrites and then passes with an expected-failures file", async () => {
+    const corpus = fixtureCorpus(join(work, "xfail"), [
+      ["valid-ok", "valid"],
+      ["valid-garbage", "valid"],
+      ["valid-hang", "valid"],
+    ]);
+    const file = join(work, "faux.expected.json");
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { pattern: "valid-garbage", reason: "prints garbage" },
+        { pattern: "valid-ok", reason: "was broken" },
+      ]),
+    );
+    const args = ["--adapter", FAUX_ADAPTER, "--timeout", "800", "--expected-failures", file];
+    const first = await runMain(args, corpus);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/unexpected-pass\s+valid-ok/);
+    expect(first.stdout).toMatch(/remove it from the expected-failures list/);
+    const update = await runMain([...args, "--update-expected"], corpus);
+    expect(update.code).toBe(0);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual([
+      { pattern: "valid-garbage", reason: "prints garbage" },
+      { pattern: "valid-hang", reason: "timeout: no answer within 800 ms" },
+    ]);
+    const again = await runMain(args, corpus);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/2 expected-failure/);
+  });
+
+  it("fails the run on an expired entry", async () => {
+    const corpus = fixtureCorpus(join(work, "expired"), [["valid-garbage", "valid"]]);
+    const file = join(work, "expired.json");
+    writeFileSync(file, JSON.stringify([{ pattern: "valid-*", reason: "r", expires: "2020-01-01" }]));
+    const r = await runMain(["--adapter", FAUX_ADAPTER, "--expected-failures", file], corpus);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/expired expected-failures entry "valid-\*"/);
+  });
+
+  it("exits 3 when the adapter crashes during the handshake", async () => {
+    const corpus = fixtureCorpus(join(work, "start"), [["valid-ok", "valid"]]);
+    process.env["FAUX_START"] = "crash";
+    try {
+      const r = await runMain(["--adapter", FAUX_ADAPTER], corpus);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/^safetensors-conformance: adapter failed to start \(crash\): .*status 7/);
+    } finally {
+      delete process.env["FAUX_START"];
+    }
+  });
+
+  it("exits 3 for an adapter program that does not exist", async () => {
+    const corpus = fixtureCorpus(join(work, "missing"), [["valid-ok", "valid"]]);
+    const r = await runMain(["--adapter", "/nonexistent/adapter --flag"], corpus);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot run the adapter: spawn \/nonexistent\/adapter ENOENT/);
+  });
+
+  it("writes a partial report and exits 130 when interrupted", async () => {
+    const corpus = fixtureCorpus(join(work, "sigint"), [
+      ["valid-ok", "valid"],
+      ["valid-hang", "valid"],
+      ["valid-never", "valid"],
+    ]);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const started = Date.now();
+    const r = await runMain(
+      ["--adapter", FAUX_ADAPTER, "--timeout", "60000", "--json", "partial.json"],
+      corpus,
+      controller.signal,
+    );
+    expect(r.code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const report = JSON.parse(readFileSync(join(work, "partial.json"), "utf8")) as RunReport;
+    expect(report.partial).toBe(true);
+    expect(report.ok).toBe(false);
+    expect(report.results.map((x) => x.id)).toEqual(["valid-ok"]);
+  });
+});
