@@ -99,6 +99,10 @@ const LOWER_U = 0x75;
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const BOM = 0xfeff;
+const DATA_OFFSETS = "data_offsets";
+const NO_DIMS: Dim[] = [];
+/** Characters that take a string off the fast path. */
+const SPECIAL = /[^\x20-\x5b\x5d-\x7f]/g; // below U+0020, backslash, above U+007F
 
 // The role of the value about to be parsed: what the structure stage expects of it.
 const V_IGNORE = 0; // a structure error came earlier, or the value is ignored: syntax only
@@ -221,6 +225,9 @@ class Scanner {
   /** UTF-8 bytes minus UTF-16 units over the scanned prefix: byte offset = index + delta. */
   delta = 0;
 
+  /** Cache for nextSpecial(): the first special character at or after some scanned position. */
+  special = -1;
+
   // Result of the last scanString.
   strStart = 0;
   strEnd = 0;
@@ -240,10 +247,15 @@ class Scanner {
   readonly byName = new Map<string, Entry>();
   readonly entries: Entry[] = [];
   // The entry being parsed (entries never nest).
+  entry: Entry | undefined = undefined;
   eName = "";
   eFields = 0;
   eDtype: DtypeTag = "BOOL";
-  eShape: Dim[] = [];
+  /** Scratch for the dimensions of the shape being parsed; copied exactly sized at the entry's end. */
+  readonly eShape: Dim[] = [];
+  eDims = 0;
+  /** The last dtype tag seen: most headers use a few dtypes, so most tags match it without allocating. */
+  lastTag = "";
   eBegin: Dim = 0;
   eEnd: Dim = 0;
   eOffsetCount = 0;
@@ -314,10 +326,20 @@ class Scanner {
     );
   }
 
+  /** The index of the first backslash, control or non-ASCII character at or after `from` (n if none). */
+  nextSpecial(from: number): number {
+    if (this.special < from) {
+      SPECIAL.lastIndex = from;
+      const match = SPECIAL.exec(this.s);
+      this.special = match === null ? this.n : match.index;
+    }
+    return this.special;
+  }
+
   skipWs(i: number): number {
     const s = this.s;
     let c = s.charCodeAt(i);
-    while (c === SPACE || c === LF || c === CR || c === TAB) {
+    while (c <= SPACE && (c === SPACE || c === LF || c === CR || c === TAB)) {
       c = s.charCodeAt(++i);
     }
     return i;
@@ -327,6 +349,15 @@ class Scanner {
   scanString(start: number): number {
     const s = this.s;
     let i = start + 1;
+    // Fast path, in native code: the closing quote comes before any backslash, control
+    // character or non-ASCII character.
+    const close = s.indexOf('"', i);
+    if (close >= 0 && close < this.nextSpecial(i)) {
+      this.strStart = i;
+      this.strEnd = close;
+      this.strEscaped = false;
+      return close + 1;
+    }
     let escaped = false;
     for (;;) {
       let c = s.charCodeAt(i);
@@ -474,12 +505,52 @@ class Scanner {
     return out + s.slice(seg, end);
   }
 
-  /** Tells whether the last scanned string equals an ASCII literal, without allocating. */
-  stringIs(literal: string): boolean {
+  /** Which entry field the last scanned string names (an F_* bit, 0 for none), without allocating. */
+  fieldBit(): number {
     if (this.strEscaped) {
-      return this.stringValue() === literal;
+      const field = this.stringValue();
+      return field === "dtype"
+        ? F_DTYPE
+        : field === "shape"
+          ? F_SHAPE
+          : field === "data_offsets"
+            ? F_OFFSETS
+            : 0;
     }
-    return this.strEnd - this.strStart === literal.length && this.s.startsWith(literal, this.strStart);
+    const s = this.s;
+    const at = this.strStart;
+    const length = this.strEnd - at;
+    if (length === 5) {
+      const c0 = s.charCodeAt(at);
+      if (
+        c0 === 0x64 && // dtype
+        s.charCodeAt(at + 1) === 0x74 &&
+        s.charCodeAt(at + 2) === 0x79 &&
+        s.charCodeAt(at + 3) === 0x70 &&
+        s.charCodeAt(at + 4) === 0x65
+      ) {
+        return F_DTYPE;
+      }
+      if (
+        c0 === 0x73 && // shape
+        s.charCodeAt(at + 1) === 0x68 &&
+        s.charCodeAt(at + 2) === 0x61 &&
+        s.charCodeAt(at + 3) === 0x70 &&
+        s.charCodeAt(at + 4) === 0x65
+      ) {
+        return F_SHAPE;
+      }
+      return 0;
+    }
+    if (length === 12) {
+      for (let k = 0; k < 12; k++) {
+        if (s.charCodeAt(at + k) !== DATA_OFFSETS.charCodeAt(k)) {
+          return 0;
+        }
+      }
+      return F_OFFSETS;
+    }
+    return 0;
   }
 
   /** Scans a number (RFC 8259 grammar); returns the index after it. */
@@ -583,9 +654,21 @@ class Scanner {
           this.metaSeen = true;
           this.nextRole = V_META;
         } else {
-          if (this.byName.has(name)) {
+          // One Map operation per name: a set that does not grow the map found a duplicate.
+          const entry: Entry = {
+            name,
+            dtype: "BOOL",
+            shape: NO_DIMS,
+            dataOffsets: [0, 0],
+            byteLength: 0,
+            numel: 0,
+          };
+          const size = this.byName.size;
+          this.byName.set(name, entry);
+          if (this.byName.size === size) {
             this.duplicate(offset, name, "JSON-10");
           }
+          this.entry = entry;
           this.eName = name;
           this.nextRole = V_ENTRY;
         }
@@ -601,18 +684,10 @@ class Scanner {
         break;
       }
       case C_ENTRY: {
-        let bit = 0;
-        let role = V_IGNORE;
-        if (this.stringIs("dtype")) {
-          bit = F_DTYPE;
-          role = V_DTYPE;
-        } else if (this.stringIs("shape")) {
-          bit = F_SHAPE;
-          role = V_SHAPE;
-        } else if (this.stringIs("data_offsets")) {
-          bit = F_OFFSETS;
-          role = V_OFFSETS;
-        } else {
+        const bit = this.fieldBit();
+        const role =
+          bit === F_DTYPE ? V_DTYPE : bit === F_SHAPE ? V_SHAPE : bit === F_OFFSETS ? V_OFFSETS : V_IGNORE;
+        if (bit === 0) {
           const field = this.stringValue();
           this.structure(
             offset,
@@ -662,13 +737,13 @@ class Scanner {
       }
       if (role === V_ENTRY) {
         this.eFields = 0;
-        this.eShape = [];
+        this.eDims = 0;
         this.eOffsetCount = 0;
         return C_ENTRY;
       }
     } else {
       if (role === V_SHAPE) {
-        this.eShape = [];
+        this.eDims = 0;
         return C_SHAPE;
       }
       if (role === V_OFFSETS) {
@@ -698,16 +773,12 @@ class Scanner {
       );
       return;
     }
-    const entry: Entry = {
-      name: this.eName,
-      dtype: this.eDtype,
-      shape: this.eShape,
-      dataOffsets: [this.eBegin, this.eEnd],
-      byteLength: 0,
-      numel: 0,
-    };
+    const entry = this.entry as Entry;
+    entry.dtype = this.eDtype;
+    entry.shape = this.eShape.slice(0, this.eDims);
+    entry.dataOffsets[0] = this.eBegin;
+    entry.dataOffsets[1] = this.eEnd;
     this.entries.push(entry);
-    this.byName.set(entry.name, entry);
   }
 
   /** Closes an array of role `crole` at the `]` with header offset `offset`. */
@@ -729,6 +800,10 @@ class Scanner {
     if (role === V_META_VALUE) {
       (this.metadata as Record<string, string>)[this.metaKey] = this.stringValue();
     } else if (role === V_DTYPE) {
+      if (!this.strEscaped && this.sameAsLastTag()) {
+        this.eDtype = this.lastTag as DtypeTag;
+        return;
+      }
       const tag = this.stringValue();
       const bits = BITS_BY_TAG.get(tag);
       if (bits === undefined) {
@@ -742,10 +817,26 @@ class Scanner {
         );
       } else {
         this.eDtype = tag as DtypeTag;
+        this.lastTag = tag;
       }
     } else if (role !== V_IGNORE) {
       this.wrongValue(role, offset, "a string");
     }
+  }
+
+  /** Tells whether the last scanned (unescaped) string equals `lastTag`. */
+  sameAsLastTag(): boolean {
+    const tag = this.lastTag;
+    const at = this.strStart;
+    if (this.strEnd - at !== tag.length || tag.length === 0) {
+      return false;
+    }
+    for (let k = 0; k < tag.length; k++) {
+      if (this.s.charCodeAt(at + k) !== tag.charCodeAt(k)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Applies the structure rules to a number value. */
@@ -754,7 +845,7 @@ class Scanner {
       const status = this.numStatus;
       if (status === NUM_OK) {
         if (role === V_DIM) {
-          this.eShape.push(this.numValue);
+          this.eShape[this.eDims++] = this.numValue;
         } else if (this.eOffsetCount === 1) {
           this.eBegin = this.numValue;
         } else {
@@ -918,14 +1009,16 @@ class Scanner {
 
 /** Layout order (OFFSET-2): begin, then end, then name as UTF-8 bytes. */
 function layoutOrder(a: Entry, b: Entry): number {
-  const [ab, ae] = a.dataOffsets;
-  const [bb, be] = b.dataOffsets;
+  const ab = a.dataOffsets[0];
+  const bb = b.dataOffsets[0];
   if (ab < bb) {
     return -1;
   }
   if (ab > bb) {
     return 1;
   }
+  const ae = a.dataOffsets[1];
+  const be = b.dataOffsets[1];
   if (ae < be) {
     return -1;
   }
