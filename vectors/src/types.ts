@@ -97,6 +97,12 @@ export interface WriteSpec {
   readonly tensors: readonly WriteTensor[];
   /** `null` means no metadata. Values may be non-strings in cases that test refusal. */
   readonly metadata: Readonly<Record<string, unknown>> | null;
+  /**
+   * One more metadata entry too large to store in a case file (WRITE-9): the key maps to
+   * `char` repeated `count` times. The writer gets `metadata` plus this entry (metadata is
+   * then never `null`).
+   */
+  readonly bulkMetadata?: { readonly key: string; readonly char: string; readonly count: number };
 }
 
 /** Quantized cases also state the dequantized values a framework must obtain. */
@@ -110,6 +116,12 @@ export interface Dequantized {
   /** SHA-256 of the dequantized values as little-endian F32, row-major. */
   readonly sha256F32: string;
 }
+
+/**
+ * An exactly decoded element value: a JSON number, or one of the strings `"NaN"`,
+ * `"Infinity"`, `"-Infinity"` and `"-0"`, which JSON numbers cannot express.
+ */
+export type DecodedValue = number | "NaN" | "Infinity" | "-Infinity" | "-0";
 
 /** Resource limits a reader must stay within for a (malicious) case. */
 export interface Budget {
@@ -146,4 +158,9 @@ export interface Case {
   readonly expected: Expected;
   readonly budget?: Budget;
   readonly dequantized?: Dequantized;
+  /**
+   * For code-point cases: the value of every element of the file's single tensor, in
+   * element order, decoded per spec §7.3 (DTYPE-7).
+   */
+  readonly values?: readonly DecodedValue[];
 }
