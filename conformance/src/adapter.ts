@@ -531,6 +531,7 @@ export class LongLivedAdapter implements Adapter {
     if (bye.kind !== "answer" || bye.message["result"] !== "bye") {
       this.notes.push(`shutdown was not answered with bye (${bye.kind})`);
     }
+    child.stdin?.end();
     const timer = setTimeout(() => {
       this.notes.push("the adapter did not exit within 2 s of bye");
       this.#kill();

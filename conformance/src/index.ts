@@ -47,6 +47,7 @@ export type {
   WriteRequestTensor,
 } from "./protocol.ts";
 export { PROTOCOL_VERSION, protocolSchemaDir, validateMessage } from "./protocol.ts";
+export { checkWithReference } from "./reference-check.ts";
 export type { ReportContext, RunReport, StatusCounts } from "./report.ts";
 export { buildReport, categoriesOf, emptyCounts, STATUSES, writeFileAtomic } from "./report.ts";
 export { ProgressBar, renderSummary } from "./reporters/console.ts";

@@ -27,11 +27,12 @@ import {
 } from "./expected-failures.ts";
 import type { MemoryLimitMode } from "./memory.ts";
 import { EXIT, helpText, type OptionName, parseOptions, UsageError } from "./options.ts";
+import { checkWithReference } from "./reference-check.ts";
 import { buildReport, type RunReport, writeFileAtomic } from "./report.ts";
 import { ProgressBar, renderSummary } from "./reporters/console.ts";
 import { renderHtml } from "./reporters/html.ts";
 import { renderJunit } from "./reporters/junit.ts";
-import { HarnessError, runSuite, type WrittenCheck } from "./runner.ts";
+import { HarnessError, runSuite } from "./runner.ts";
 
 /** Where the command reads and writes. */
 export interface Io {
@@ -137,32 +138,6 @@ export function adapterArgv(spec: string): string[] {
     return ["python3", join(PACKAGE_DIR, "adapters", "python-example", "adapter.py"), ...rest];
   }
   return [first, ...rest];
-}
-
-async function checkWithReference(path: string): Promise<WrittenCheck> {
-  const { openSafetensors } = await import("@safetensors-spec/reference/node");
-  const { isSafetensorsError } = await import("@safetensors-spec/reference");
-  const { createHash } = await import("node:crypto");
-  try {
-    await using file = await openSafetensors(path);
-    const tensors = [];
-    for (const t of file.header.tensors) {
-      const bytes = await file.getTensorBytes(t.name);
-      tensors.push({
-        name: t.name,
-        dtype: t.dtype,
-        shape: t.shape,
-        dataOffsets: t.dataOffsets,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-      });
-    }
-    return { ok: true, header: { metadata: file.header.metadata, tensors } };
-  } catch (error) {
-    if (isSafetensorsError(error)) {
-      return { ok: false, code: error.code, message: error.message };
-    }
-    return { ok: false, code: "unreadable", message: (error as Error).message };
-  }
 }
 
 function readReport(path: string): RunReport {

@@ -6,7 +6,14 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "../src/corpus.ts";
+import type {
+  AcceptOutcome,
+  Budget,
+  Case,
+  CorpusSource,
+  ExpectedHeader,
+  RejectOutcome,
+} from "../src/corpus.ts";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -27,9 +34,14 @@ export function validFile(): { bytes: Buffer; header: ExpectedHeader } {
 }
 
 /** The kinds of fixture file. */
-export type FixtureKind = "valid" | "truncated" | "trailing";
+export type FixtureKind = "valid" | "truncated" | "trailing" | "write" | "write-reserved";
 
-function build(kind: FixtureKind): { bytes: Buffer; expected: Case["expected"]; answer: object } {
+function build(kind: FixtureKind): {
+  bytes: Buffer;
+  expected: Case["expected"];
+  answer: object;
+  write?: NonNullable<Case["write"]>;
+} {
   const valid = validFile();
   const accept: AcceptOutcome = {
     outcome: "accept",
@@ -49,6 +61,30 @@ function build(kind: FixtureKind): { bytes: Buffer; expected: Case["expected"]; 
           error: { code: "file_too_small", stage: "prefix", message: "too small" },
         },
       };
+    case "write": {
+      const start = valid.bytes.length - 8;
+      return {
+        bytes: valid.bytes,
+        expected: accept,
+        answer: acceptAnswer,
+        write: {
+          tensors: [{ name: "w", dtype: "F32", shape: [2], bytes: [start, start + 8] }],
+          metadata: { k: "v" },
+        },
+      };
+    }
+    case "write-reserved": {
+      const start = valid.bytes.length - 8;
+      return {
+        bytes: valid.bytes,
+        expected: { outcome: "reject", code: "reserved_tensor_name", stage: "write" },
+        answer: acceptAnswer,
+        write: {
+          tensors: [{ name: "__metadata__", dtype: "F32", shape: [2], bytes: [start, start + 8] }],
+          metadata: null,
+        },
+      };
+    }
     case "trailing": {
       const reject: RejectOutcome = { outcome: "reject", code: "trailing_bytes", stage: "coverage" };
       return {
@@ -71,6 +107,8 @@ const REQUIREMENTS: Record<FixtureKind, Case["requirements"]> = {
   valid: ["LAYOUT-1"],
   truncated: ["LAYOUT-2"],
   trailing: ["OFFSET-5", "CHOICE-1"],
+  write: ["WRITE-3", "WRITE-4"],
+  "write-reserved": ["WRITE-2"],
 };
 
 /**
@@ -80,10 +118,13 @@ const REQUIREMENTS: Record<FixtureKind, Case["requirements"]> = {
  * @param cases - `[id, kind]` pairs; the faux adapter reads its misbehaviour from the ID.
  * @returns A corpus source for the runner.
  */
-export function fixtureCorpus(dir: string, cases: readonly (readonly [string, FixtureKind])[]): CorpusSource {
+export function fixtureCorpus(
+  dir: string,
+  cases: readonly (readonly [string, FixtureKind] | readonly [string, FixtureKind, Budget])[],
+): CorpusSource {
   mkdirSync(dir, { recursive: true });
-  const built: Case[] = cases.map(([id, kind]) => {
-    const { bytes, expected, answer } = build(kind);
+  const built: Case[] = cases.map(([id, kind, budget]) => {
+    const { bytes, expected, answer, write } = build(kind);
     const path = `${id}.safetensors`;
     writeFileSync(join(dir, path), bytes);
     writeFileSync(join(dir, `${path}.answer.json`), JSON.stringify(answer));
@@ -93,10 +134,19 @@ export function fixtureCorpus(dir: string, cases: readonly (readonly [string, Fi
       requirements: REQUIREMENTS[kind],
       specVersions: ["1.0.0"],
       dtypes: kind === "truncated" ? [] : ["F32"],
-      flags: kind === "valid" ? ["valid"] : kind === "trailing" ? ["implementation-defined"] : ["invalid"],
-      kind: "read",
+      flags:
+        write !== undefined
+          ? ["writer"]
+          : kind === "valid"
+            ? ["valid"]
+            : kind === "trailing"
+              ? ["implementation-defined"]
+              : ["invalid"],
+      kind: write === undefined ? "read" : "write",
       input: { kind: "file", path, sha256: sha256(bytes), size: bytes.length },
       expected,
+      ...(write === undefined ? {} : { write }),
+      ...(budget === undefined ? {} : { budget }),
     } satisfies Case;
   });
   return {
@@ -120,3 +170,12 @@ export function fixtureCorpus(dir: string, cases: readonly (readonly [string, Fi
 
 /** The faux adapter's command line. */
 export const FAUX = [process.execPath, join(import.meta.dirname, "faux", "faux.mjs")] as const;
+
+/** The bundled reference adapter's command line. */
+export const REFERENCE = [
+  process.execPath,
+  "--conditions=@safetensors-spec/source",
+  "--import",
+  import.meta.resolve("tsx"),
+  join(import.meta.dirname, "..", "adapters", "reference", "adapter.ts"),
+] as const;

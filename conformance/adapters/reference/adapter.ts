@@ -152,4 +152,6 @@ if (command !== undefined) {
       break;
     }
   }
+  // Stop reading so that nothing keeps the process alive after bye.
+  process.stdin.destroy();
 }

@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { LongLivedAdapter, OneShotAdapter, type TransportLimits } from "../src/adapter.ts";
+import { checkWithReference } from "../src/reference-check.ts";
+import { runSuite } from "../src/runner.ts";
+import { FAUX, fixtureCorpus, REFERENCE } from "./fixtures.ts";
+
+const work = mkdtempSync(join(tmpdir(), "conformance-writers-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const LIMITS: TransportLimits = {
+  timeoutMs: 20_000,
+  maxLineBytes: 1 << 20,
+  memoryMode: "rss",
+  memoryLimitMiB: 2048,
+};
+
+const CASES = [
+  ["valid-one", "valid"],
+  ["truncated-one", "truncated"],
+  ["trailing-one", "trailing"],
+  ["write-one", "write"],
+  ["write-refuse-reserved", "write-reserved"],
+] as const;
+
+describe("the reference adapter", () => {
+  it("passes every fixture case, long-lived, with canonical writes", async () => {
+    const corpus = fixtureCorpus(join(work, "ref"), CASES);
+    const adapter = new LongLivedAdapter({ argv: REFERENCE, mode: "long-lived" }, LIMITS);
+    const { results, started } = await runSuite({
+      adapter,
+      corpus,
+      workDir: join(work, "ref-work"),
+      checkWritten: checkWithReference,
+    });
+    await adapter.close();
+    expect(started.implementation.name).toBe("@safetensors-spec/reference");
+    expect(results.map((r) => [r.id, r.verdict, r.layout])).toEqual([
+      ["valid-one", "pass", undefined],
+      ["valid-one#roundtrip", "pass", "canonical"],
+      ["truncated-one", "pass", undefined],
+      ["trailing-one", "pass", undefined],
+      ["write-one", "pass", "canonical"],
+      ["write-refuse-reserved", "pass", undefined],
+    ]);
+    expect(adapter.notes).toEqual([]);
+  });
+
+  it("passes in one-shot mode with a declared choice", async () => {
+    const corpus = fixtureCorpus(join(work, "ref-os"), [
+      ["trailing-ignored", "trailing"],
+      ["write-os", "write"],
+    ]);
+    const adapter = new OneShotAdapter(
+      { argv: [...REFERENCE, "--trailing-bytes=ignore"], mode: "one-shot" },
+      LIMITS,
+    );
+    const { results, started } = await runSuite({
+      adapter,
+      corpus,
+      workDir: join(work, "ref-os-work"),
+      checkWritten: checkWithReference,
+    });
+    await adapter.close();
+    expect(started.choices?.["trailing_bytes"]).toBe("ignore");
+    expect(results.map((r) => [r.id, r.verdict, r.choice])).toEqual([
+      ["trailing-ignored", "pass", "trailing_bytes=ignore"],
+      ["write-os", "pass", undefined],
+    ]);
+  });
+});
+
+describe("writer judging", () => {
+  it("fails a writer whose file the reference reader rejects", async () => {
+    const corpus = fixtureCorpus(join(work, "faux-w"), [
+      ["valid-w", "valid"],
+      ["write-refuse-w", "write-reserved"],
+    ]);
+    process.env["FAUX_WRITE"] = "1";
+    const adapter = new LongLivedAdapter({ argv: FAUX, mode: "long-lived" }, LIMITS);
+    try {
+      const { results } = await runSuite({
+        adapter,
+        corpus,
+        workDir: join(work, "faux-w-work"),
+        checkWritten: checkWithReference,
+      });
+      expect(results.map((r) => [r.id, r.verdict])).toEqual([
+        ["valid-w", "pass"],
+        ["valid-w#roundtrip", "fail"],
+        ["write-refuse-w", "pass"],
+      ]);
+      expect(results[1]?.reasons[0]).toMatch(/wrote a file the reference reader rejects with header_/);
+      const target = join(work, "faux-w-work", "written", "write-refuse-w.safetensors");
+      expect(readFileSync(target, "utf8")).toBe("this file must survive a refused write\n");
+    } finally {
+      delete process.env["FAUX_WRITE"];
+      await adapter.close();
+    }
+  });
+});
