@@ -496,7 +496,7 @@ function structureCases(): Draft[] {
   const out: Draft[] = notObject.map((h, i) =>
     raw(
       `invalid/header-not-object-${["array", "null", "string", "number", "true", "array-of-entry"][i]}`,
-      `a header of ${h.length > 12 ? "an array holding an entry" : h} is not an object`,
+      `a header of ${h.startsWith("[{") ? "an array holding an entry" : h} is not an object`,
       ["HDR-1"],
       h,
       {

@@ -83,7 +83,7 @@ function refuses(
     bytes,
     write: { ...write, ...extra },
     expected: reject(code),
-    dtypes: inputs.flatMap((t) => (isDtypeTag(t.dtype) ? [t.dtype] : [])),
+    dtypes: [...new Set(inputs.flatMap((t) => (isDtypeTag(t.dtype) ? [t.dtype] : [])))].sort(),
   };
 }
 
