@@ -15,7 +15,7 @@ import { isSafetensorsError, type SafetensorsError } from "../src/index.ts";
  * @param digits - Hex such as `"0800 0000 0000 0000"`.
  * @returns The bytes.
  */
-export function hex(digits: string): Uint8Array {
+export function hex(digits: string): Uint8Array<ArrayBuffer> {
   const clean = digits.replaceAll(/\s+/g, "");
   if (clean.length % 2 !== 0 || /[^0-9a-f]/i.test(clean)) {
     throw new RangeError(`not hex: ${digits}`);
@@ -33,7 +33,7 @@ export function hex(digits: string): Uint8Array {
  * @param text - Header text.
  * @returns Its UTF-8 encoding.
  */
-export function utf8(text: string): Uint8Array {
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text);
 }
 
@@ -43,7 +43,7 @@ export function utf8(text: string): Uint8Array {
  * @param parts - Byte arrays.
  * @returns One array.
  */
-export function concat(...parts: Uint8Array[]): Uint8Array {
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -62,7 +62,11 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
  * @param n - A prefix value to write instead of the header's length.
  * @returns The file's bytes.
  */
-export function fileOf(header: string | Uint8Array, data: Uint8Array | number = 0, n?: bigint): Uint8Array {
+export function fileOf(
+  header: string | Uint8Array,
+  data: Uint8Array | number = 0,
+  n?: bigint,
+): Uint8Array<ArrayBuffer> {
   const headerBytes = typeof header === "string" ? utf8(header) : header;
   const dataBytes = typeof data === "number" ? Uint8Array.from({ length: data }, (_, i) => i & 0xff) : data;
   const prefix = new Uint8Array(8);
