@@ -16,6 +16,7 @@ registry code only where the message names exactly one code.
 
 import hashlib
 import json
+import mmap
 import sys
 
 import numpy as np
@@ -29,6 +30,11 @@ WRITE_DTYPES = {
     "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz", "I16": "int16",
     "U16": "uint16", "F16": "float16", "BF16": "bfloat16", "I32": "int32", "U32": "uint32",
     "F32": "float32", "C64": "complex64", "F64": "float64", "I64": "int64", "U64": "uint64",
+}
+# Tags numpy can hold, with their element size in bytes; the others come from deserialize.
+NUMPY_DTYPES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "U16": 2, "F16": 2, "I32": 4, "U32": 4, "F32": 4,
+    "C64": 8, "F64": 8, "I64": 8, "U64": 8,
 }
 READ_DTYPES = [
     "BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0",
@@ -73,23 +79,49 @@ def classify(message):
 
 def read(path):
     try:
-        with safe_open(path, framework="numpy") as f:
-            metadata = f.metadata()
-            names = f.offset_keys()
-            info = {name: (f.get_slice(name).get_dtype(), f.get_slice(name).get_shape()) for name in names}
-        with open(path, "rb") as file:
-            data = dict(deserialize(file.read()))
+        opened = safe_open(path, framework="numpy")  # validates the whole header
     except SafetensorError as error:
         return {"result": "rejected", "error": classify(str(error))}
-    tensors, offset = [], 0
-    for name in names:
-        dtype, shape = info[name]
-        raw = data[name]["data"]
-        tensors.append({"name": name, "dtype": dtype, "shape": shape,
-                        "dataOffsets": [offset, offset + len(raw)],
-                        "sha256": hashlib.sha256(raw).hexdigest()})
-        offset += len(raw)
+    # From here on the package has accepted the file: any error is the adapter's.
+    with opened as f:
+        metadata, names = f.metadata(), f.offset_keys()
+        tensors, lengths, digests = [], {}, {}
+        for name in names:
+            view = f.get_slice(name)
+            dtype, shape = view.get_dtype(), view.get_shape()
+            tensors.append({"name": name, "dtype": dtype, "shape": shape})
+            if dtype in NUMPY_DTYPES and len(shape) <= 64:  # numpy's rank limit
+                lengths[name], digests[name] = hash_numpy(f, view, name, shape)
+    if len(digests) < len(names):  # dtypes numpy lacks: raw bytes from deserialize
+        with open(path, "rb") as file:
+            for name, info in deserialize(file.read()):
+                lengths[name] = len(info["data"])
+                digests[name] = hashlib.sha256(info["data"]).hexdigest()
+    offset = 0
+    for t in tensors:
+        t["dataOffsets"] = [offset, offset + lengths[t["name"]]]
+        t["sha256"] = digests[t["name"]]
+        offset += lengths[t["name"]]
     return {"result": "accepted", "header": {"metadata": metadata, "tensors": tensors}}
+
+
+def hash_numpy(f, view, name, shape):
+    """(byte length, SHA-256) of a tensor numpy can hold, read in slices of about 64 MiB
+    along the first axis so that large tensors never sit in memory whole. numpy arrays of
+    these dtypes are little-endian on the hosts this runs on, so tobytes() is the raw data."""
+    if not shape:
+        raw = f.get_tensor(name).tobytes()
+        return len(raw), hashlib.sha256(raw).hexdigest()
+    digest, length = hashlib.sha256(), 0
+    row = NUMPY_DTYPES[view.get_dtype()]
+    for dim in shape[1:]:
+        row *= dim
+    step = max(1, (1 << 26) // max(row, 1))
+    for start in range(0, shape[0] if row else 0, step):
+        chunk = view[start : min(start + step, shape[0])].tobytes()  # no clamping past the end
+        digest.update(chunk)
+        length += len(chunk)
+    return length, digest.hexdigest()
 
 
 def write(path, tensors, metadata):
@@ -102,15 +134,18 @@ def write(path, tensors, metadata):
             if not shape or shape[-1] % 2:
                 return {"result": "skipped", "message": f"the Python API cannot express F4 shape {shape}"}
             shape[-1] //= 2
-        with open(t["data"]["path"], "rb") as src:
-            src.seek(t["data"]["offset"])
-            raw = src.read(t["data"]["length"])
-        buffer = np.frombuffer(raw, dtype=np.uint8)
+        offset, length = t["data"]["offset"], t["data"]["length"]
+        if length == 0:
+            buffer = np.empty(0, dtype=np.uint8)
+        else:  # map the source rather than copy it: tensors can be gigabytes
+            with open(t["data"]["path"], "rb") as src:
+                mapped = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
+            buffer = np.frombuffer(mapped, dtype=np.uint8, count=length, offset=offset)
         buffers.append(buffer)  # keeps the memory alive during serialize_file
         try:
             # Unknown tags are passed through for the package to refuse.
             specs[t["name"]] = TensorSpec(dtype=WRITE_DTYPES.get(dtype, dtype), shape=shape,
-                                          data_ptr=buffer.ctypes.data, data_len=len(raw))
+                                          data_ptr=buffer.ctypes.data, data_len=length)
         except SafetensorError as error:
             refusal = {"message": str(error), "stage": "structure"}
             if str(error).startswith("Unknown dtype"):
