@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, Metadata, SafeTensorError, SafeTensors, TensorView};
@@ -102,15 +102,19 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn read(path: &str) -> Result<Value, AdapterFailure> {
+/// Memory-maps a file, as the crate's documentation does; `None` for an empty file, which
+/// Linux cannot map. Mapping keeps gigabyte files out of the adapter's own allocations.
+fn map_file(path: &str) -> Result<Option<memmap2::Mmap>, AdapterFailure> {
     let file = File::open(path)?;
-    // mmap of an empty file fails on Linux; an empty file is an empty buffer.
-    let map = if file.metadata()?.len() == 0 {
-        None
-    } else {
-        // SAFETY: the harness does not modify the file while the adapter reads it.
-        Some(unsafe { memmap2::Mmap::map(&file)? })
-    };
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the harness does not modify the file while the adapter uses it.
+    Ok(Some(unsafe { memmap2::Mmap::map(&file)? }))
+}
+
+fn read(path: &str) -> Result<Value, AdapterFailure> {
+    let map = map_file(path)?;
     let buffer: &[u8] = map.as_deref().unwrap_or(&[]);
     let metadata: Metadata = match SafeTensors::read_metadata(buffer) {
         Ok((_, metadata)) => metadata,
@@ -212,15 +216,20 @@ fn write(request: &Value) -> Result<Value, AdapterFailure> {
         let source = field(data, "path")?
             .as_str()
             .ok_or("data.path is not a string")?;
+        let offset = usize::try_from(as_u64(field(data, "offset")?)?)?;
         let length = usize::try_from(as_u64(field(data, "length")?)?)?;
-        let mut bytes = vec![0u8; length];
-        let mut file = File::open(source)?;
-        file.seek(SeekFrom::Start(as_u64(field(data, "offset")?)?))?;
-        file.read_exact(&mut bytes)?;
-        owned.push((name, dtype, shape, bytes));
+        let end = offset.checked_add(length).ok_or("data span overflows")?;
+        owned.push((name, dtype, shape, map_file(source)?, offset..end));
     }
     let mut views = Vec::with_capacity(owned.len());
-    for (name, dtype, shape, bytes) in &owned {
+    for (name, dtype, shape, map, span) in &owned {
+        let bytes = map
+            .as_deref()
+            .unwrap_or(&[])
+            .get(span.clone())
+            .ok_or_else(|| {
+                AdapterFailure(format!("data span {span:?} is past the end of its file"))
+            })?;
         match TensorView::new(*dtype, shape.clone(), bytes) {
             Ok(view) => views.push((name.clone(), view)),
             Err(error) => return rejected(error),
