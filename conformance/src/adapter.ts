@@ -89,6 +89,8 @@ export class AdapterStartError extends Error {
 }
 
 const STDERR_TAIL_BYTES = 8192;
+/** Decodes one whole line at a time, so it keeps no state between calls. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const POLL_MS = 10;
 const EXIT_GRACE_MS = 200;
 
@@ -204,6 +206,7 @@ export class LongLivedAdapter implements Adapter {
   #stderr = "";
   #seq = 0;
   #pending: Pending | undefined;
+  #memory: GroupMemory | undefined;
   #alive = false;
   #closing = false;
   #starts = 0;
@@ -243,6 +246,8 @@ export class LongLivedAdapter implements Adapter {
     this.#stderr = "";
     const child = spawnGroup(this.#command.argv, this.#command.cwd, this.#limits);
     this.#child = child;
+    this.#memory =
+      child.pid === undefined || this.#limits.memoryMode === "off" ? undefined : new GroupMemory(child.pid);
     this.#alive = true;
     child.stdin?.on("error", () => {
       // EPIPE when the adapter is gone; the exit handler reports it.
@@ -334,7 +339,7 @@ export class LongLivedAdapter implements Adapter {
   #onLine(bytes: Buffer): void {
     let line: string;
     try {
-      line = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      line = UTF8.decode(bytes);
     } catch {
       this.#fail("protocol-error", "output is not UTF-8");
       return;
@@ -371,6 +376,8 @@ export class LongLivedAdapter implements Adapter {
     const child = this.#child;
     this.#child = undefined;
     this.#alive = false;
+    this.#memory?.dispose();
+    this.#memory = undefined;
     killGroup(child);
   }
 
@@ -393,8 +400,9 @@ export class LongLivedAdapter implements Adapter {
       let growthMiB: number | undefined;
       if (pending.memory !== undefined) {
         const peak = pending.memory.peakMiB();
-        growthMiB = Math.max(0, peak - pending.baselineMiB);
-        const over = this.#overBudget(peak, growthMiB, pending.budget);
+        growthMiB =
+          pending.budget.memoryMiB === undefined ? undefined : Math.max(0, peak - pending.baselineMiB);
+        const over = this.#overBudget(peak, growthMiB ?? 0, pending.budget);
         if (over !== undefined) {
           pending.resolve({ kind: "over-budget", detail: over, stderr: this.#stderr, elapsedMs });
           this.#kill();
@@ -471,9 +479,11 @@ export class LongLivedAdapter implements Adapter {
       const watch =
         this.#limits.memoryMode === "rss" ||
         (budget.memoryMiB !== undefined && this.#limits.memoryMode !== "off");
-      if (watch && child.pid !== undefined) {
-        memory = new GroupMemory(child.pid);
-        baselineMiB = memory.reset();
+      if (watch && this.#memory !== undefined) {
+        memory = this.#memory;
+        // The absolute limit needs no reset: the process is restarted once it is crossed,
+        // so its lifetime peak is the measure. A case budget measures growth, so it does.
+        baselineMiB = budget.memoryMiB === undefined ? 0 : memory.reset();
         const probe = memory;
         poll = setInterval(() => {
           const peak = probe.peakMiB();
@@ -636,6 +646,7 @@ export class OneShotAdapter implements Adapter {
         }
         done = true;
         this.#running.delete(child);
+        memory?.dispose();
         clearTimeout(timer);
         clearInterval(poll);
         if (kill) {
@@ -706,7 +717,7 @@ export class OneShotAdapter implements Adapter {
         }
         let text: string;
         try {
-          text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks, bytes));
+          text = UTF8.decode(Buffer.concat(chunks, bytes));
         } catch {
           fail("protocol-error", "output is not UTF-8");
           return;

@@ -3,16 +3,20 @@
  * set now, and the peak since the last reset (`VmHWM`, reset through `clear_refs`), so a
  * short spike between two polls is still seen.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from "node:fs";
 
 /** How the harness caps an adapter's memory. */
 export type MemoryLimitMode = "rss" | "as" | "off";
 
 const KIB_PER_MIB = 1024;
 
-function statusField(pid: number, field: "VmRSS" | "VmHWM"): number {
+const STATUS_BUFFER = Buffer.alloc(4096);
+
+/** Reads a `kB` field of `/proc/<pid>/status` through an open descriptor (one pread). */
+function statusField(fd: number, field: "VmRSS" | "VmHWM"): number {
   try {
-    const text = readFileSync(`/proc/${pid}/status`, "latin1");
+    const n = readSync(fd, STATUS_BUFFER, 0, STATUS_BUFFER.length, 0);
+    const text = STATUS_BUFFER.toString("latin1", 0, n);
     const at = text.indexOf(`${field}:`);
     if (at < 0) {
       return 0;
@@ -73,22 +77,38 @@ export function groupMembers(pgid: number): number[] {
  */
 export class GroupMemory {
   readonly #pgid: number;
-  #members: number[];
-  #lastScan = 0;
+  /** Open `/proc/<pid>/status` descriptors of the group's members. */
+  #status = new Map<number, number>();
+  #lastScan = Number.NEGATIVE_INFINITY;
 
   /**
    * @param pgid - The process group to watch.
    */
   constructor(pgid: number) {
     this.#pgid = pgid;
-    this.#members = [pgid];
   }
 
   #refresh(now: number): void {
-    if (now - this.#lastScan >= 250) {
-      this.#lastScan = now;
-      const found = groupMembers(this.#pgid);
-      this.#members = found.length > 0 ? found : [this.#pgid];
+    if (now - this.#lastScan < 250) {
+      return;
+    }
+    this.#lastScan = now;
+    const found = groupMembers(this.#pgid);
+    const members = new Set(found.length > 0 ? found : [this.#pgid]);
+    for (const [pid, fd] of this.#status) {
+      if (!members.has(pid)) {
+        closeSync(fd);
+        this.#status.delete(pid);
+      }
+    }
+    for (const pid of members) {
+      if (!this.#status.has(pid)) {
+        try {
+          this.#status.set(pid, openSync(`/proc/${pid}/status`, "r"));
+        } catch {
+          // Gone already.
+        }
+      }
     }
   }
 
@@ -98,15 +118,15 @@ export class GroupMemory {
    * @returns The group's resident size now, in MiB.
    */
   reset(): number {
-    this.#refresh(Date.now());
+    this.#refresh(performance.now());
     let total = 0;
-    for (const pid of this.#members) {
+    for (const [pid, fd] of this.#status) {
       try {
         writeFileSync(`/proc/${pid}/clear_refs`, "5");
       } catch {
         // Not permitted or gone: its peak then covers its whole life, which only errs high.
       }
-      total += statusField(pid, "VmRSS");
+      total += statusField(fd, "VmRSS");
     }
     return total / KIB_PER_MIB;
   }
@@ -117,12 +137,20 @@ export class GroupMemory {
    * @returns MiB.
    */
   peakMiB(): number {
-    this.#refresh(Date.now());
+    this.#refresh(performance.now());
     let total = 0;
-    for (const pid of this.#members) {
-      total += statusField(pid, "VmHWM");
+    for (const fd of this.#status.values()) {
+      total += statusField(fd, "VmHWM");
     }
     return total / KIB_PER_MIB;
+  }
+
+  /** Closes the descriptors (call when the group is gone). */
+  dispose(): void {
+    for (const fd of this.#status.values()) {
+      closeSync(fd);
+    }
+    this.#status.clear();
   }
 }
 
