@@ -31,6 +31,8 @@ export interface AdapterCommand {
 export interface TransportLimits {
   /** Per-request timeout in milliseconds. */
   readonly timeoutMs: number;
+  /** Per-request timeout for cases flagged `large`, in milliseconds. */
+  readonly largeTimeoutMs?: number;
   /** The longest line of output accepted, in bytes. */
   readonly maxLineBytes: number;
   /** How memory is capped. */
@@ -39,10 +41,12 @@ export interface TransportLimits {
   readonly memoryLimitMiB: number;
 }
 
-/** A case's own budget, which can only tighten the limits. */
+/** A case's own budget, which can only tighten the limits (except `large`, which loosens the timeout). */
 export interface RequestBudget {
   readonly timeoutMs?: number;
   readonly memoryMiB?: number;
+  /** The case is flagged large: the request gets `largeTimeoutMs` instead of `timeoutMs`. */
+  readonly large?: boolean;
 }
 
 /** A request as the runner builds it; the transport adds `seq`. */
@@ -112,6 +116,12 @@ function spawnGroup(argv: readonly string[], cwd: string | undefined, limits: Tr
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, SAFETENSORS_CONFORMANCE: "1" },
   });
+}
+
+function requestTimeout(limits: TransportLimits, budget: RequestBudget): number {
+  return budget.large === true
+    ? Math.max(limits.timeoutMs, limits.largeTimeoutMs ?? limits.timeoutMs)
+    : limits.timeoutMs;
 }
 
 function killGroup(child: ChildProcess | undefined): void {
@@ -463,8 +473,9 @@ export class LongLivedAdapter implements Adapter {
         return;
       }
       this.#stderr = "";
-      const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < this.#limits.timeoutMs;
-      const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : this.#limits.timeoutMs;
+      const limit = requestTimeout(this.#limits, budget);
+      const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < limit;
+      const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : limit;
       const timer = setTimeout(() => {
         this.#fail(
           budgetTimeout ? "over-budget" : "timeout",
@@ -657,8 +668,9 @@ export class OneShotAdapter implements Adapter {
       const fail = (kind: "crash" | "timeout" | "protocol-error" | "over-budget", detail: string): void => {
         finish({ kind, detail, stderr, elapsedMs: performance.now() - sentAt }, true);
       };
-      const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < this.#limits.timeoutMs;
-      const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : this.#limits.timeoutMs;
+      const limit = requestTimeout(this.#limits, budget);
+      const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < limit;
+      const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : limit;
       const timer = setTimeout(() => {
         fail(budgetTimeout ? "over-budget" : "timeout", `no answer within ${timeoutMs} ms`);
       }, timeoutMs);

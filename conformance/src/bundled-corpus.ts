@@ -1,18 +1,14 @@
 /**
  * The bundled corpus, from `@safetensors-spec/vectors`, as a {@link CorpusSource}.
  */
-import type { AcceptOutcome, Case, CorpusSource, RejectOutcome } from "./corpus.ts";
-
-/** The part of the vectors package's API the harness uses. */
-interface VectorsApi {
-  readonly corpusDir: string;
-  readonly corpusSpecVersion: string;
-  loadCorpus(dir?: string): Promise<readonly Case[]>;
-  materialize(c: Case, workDir: string, dir?: string): Promise<string>;
-  resolveExpected(c: Case, choices: Readonly<Record<string, string>>): AcceptOutcome | RejectOutcome;
-}
-
-const VECTORS_PACKAGE = "@safetensors-spec/vectors";
+import {
+  corpusDir,
+  corpusSpecVersion,
+  loadCorpus,
+  materialize,
+  resolveExpected,
+} from "@safetensors-spec/vectors";
+import type { CorpusSource } from "./corpus.ts";
 
 /**
  * Loads a corpus with the vectors package's loader.
@@ -27,13 +23,12 @@ const VECTORS_PACKAGE = "@safetensors-spec/vectors";
  * ```
  */
 export async function loadBundledCorpus(dir?: string): Promise<CorpusSource> {
-  const vectors = (await import(VECTORS_PACKAGE)) as VectorsApi;
-  const root = dir ?? vectors.corpusDir;
-  const cases = await vectors.loadCorpus(root);
+  const root = dir ?? corpusDir;
+  const cases = await loadCorpus(root);
   return {
     cases,
-    specVersion: vectors.corpusSpecVersion,
-    materialize: (c, workDir) => vectors.materialize(c, workDir, root),
-    resolveExpected: (c, choices) => vectors.resolveExpected(c, choices),
+    specVersion: corpusSpecVersion,
+    materialize: (c, workDir) => materialize(c, workDir, root),
+    resolveExpected: (c, choices) => resolveExpected(c, choices),
   };
 }

@@ -239,6 +239,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   };
   const limits: TransportLimits = {
     timeoutMs: int("timeout", 10_000),
+    largeTimeoutMs: int("large-timeout", 120_000),
     maxLineBytes: int("max-line-bytes", 16 * 1024 * 1024),
     memoryMode: (str("memory-limit-mode") ?? "rss") as MemoryLimitMode,
     memoryLimitMiB: int("memory-limit", 4096),

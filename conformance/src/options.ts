@@ -59,6 +59,13 @@ export const OPTIONS = [
   },
   { name: "timeout", kind: "integer", arg: "ms", description: "per-request timeout", default: "10000" },
   {
+    name: "large-timeout",
+    kind: "integer",
+    arg: "ms",
+    description: "per-request timeout for cases flagged large (gigabyte files)",
+    default: "120000",
+  },
+  {
     name: "max-line-bytes",
     kind: "integer",
     arg: "n",

@@ -118,7 +118,9 @@ export function renderSummary(report: RunReport): string {
     out.push(row(id, counts, width));
   }
   out.push(
-    `  ${troubled.length === 0 ? "every" : `the other ${requirements.length - troubled.length}`} of ${requirements.length} requirements cited by the cases: no failures`,
+    troubled.length === 0
+      ? `  all ${requirements.length} requirements cited by the cases: no failures`
+      : `  the other ${requirements.length - troubled.length} of ${requirements.length} requirements cited by the cases: no failures`,
   );
   const notes = [...report.adapter.notes];
   if (report.adapter.restarts > 0) {
