@@ -128,6 +128,8 @@ def write(path, tensors, metadata):
     specs, buffers = {}, []
     for t in tensors:
         dtype, shape = t["dtype"], list(t["shape"])
+        if t["name"] in specs:
+            return {"result": "skipped", "message": "the Python API takes a dict, which cannot hold two tensors with one name"}
         if dtype in ("F6_E2M3", "F6_E3M2"):
             return {"result": "skipped", "message": f"the Python API has no dtype name for {dtype}"}
         if dtype == "F4":  # TensorSpec takes the packed storage shape and doubles the last dim
@@ -157,6 +159,8 @@ def write(path, tensors, metadata):
         return {"result": "rejected", "error": classify(str(error))}
     except TypeError as error:  # pyo3 refuses non-string metadata values by type
         return {"result": "rejected", "error": {"message": str(error), "stage": "structure"}}
+    except UnicodeEncodeError as error:  # pyo3 cannot pass a lone surrogate as a Rust String
+        return {"result": "rejected", "error": {"message": str(error), "stage": "syntax", "code": "invalid_string"}}
     return {"result": "written"}
 
 

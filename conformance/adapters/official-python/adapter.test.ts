@@ -164,4 +164,28 @@ describe("write", () => {
     };
     expect(await write("f6.safetensors", [tensor], null)).toMatchObject({ result: "skipped" });
   });
+
+  it("skips duplicate names, which a dict cannot hold", async () => {
+    const tensor = {
+      name: "t",
+      dtype: "U8",
+      shape: [1],
+      data: { path: join(dir, "src.bin"), offset: 0, length: 1 },
+    };
+    expect(await write("dup-out.safetensors", [tensor, tensor], null)).toMatchObject({ result: "skipped" });
+  });
+
+  it("refuses a lone surrogate name through the binding's conversion", async () => {
+    const tensor = {
+      name: "a\ud800",
+      dtype: "U8",
+      shape: [0],
+      data: { path: join(dir, "src.bin"), offset: 0, length: 0 },
+    };
+    const response = await write("surrogate-out.safetensors", [tensor], null);
+    expect(response).toMatchObject({
+      result: "rejected",
+      error: { code: "invalid_string", stage: "syntax" },
+    });
+  });
 });

@@ -180,4 +180,29 @@ describe("write", () => {
       error: { code: "invalid_dtype", stage: "structure" },
     });
   });
+
+  it("answers errored when the crate panics on duplicate names", async () => {
+    const tensor = {
+      name: "t",
+      dtype: "U8",
+      shape: [1],
+      data: { path: join(dir, "src.bin"), offset: 0, length: 1 },
+    };
+    const response = await write("dup-out.safetensors", [tensor, tensor], null);
+    expect(response).toMatchObject({ result: "errored", message: expect.stringContaining("panicked") });
+  });
+
+  it("refuses a lone surrogate name, which a Rust String cannot hold", async () => {
+    const tensor = {
+      name: "a\ud800",
+      dtype: "U8",
+      shape: [0],
+      data: { path: join(dir, "src.bin"), offset: 0, length: 0 },
+    };
+    const response = await write("surrogate-out.safetensors", [tensor], null);
+    expect(response).toMatchObject({
+      result: "rejected",
+      error: { code: "invalid_string", stage: "syntax" },
+    });
+  });
 });

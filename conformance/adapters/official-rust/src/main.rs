@@ -272,19 +272,61 @@ fn handle(request: &Value) -> Value {
     )
 }
 
+/// Runs a request; a panic inside the crate becomes an `errored` answer (which the harness
+/// counts as a crash) instead of ending the long-lived process. The default panic hook
+/// still prints the message and location to stderr.
+fn handle_catching_panics(request: &Value) -> Value {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(request))).unwrap_or_else(|payload| {
+        let panic = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        json!({ "result": "errored", "message": format!("the safetensors crate panicked: {panic}") })
+    })
+}
+
+/// The answer to a request line serde_json cannot parse. A lone surrogate escape is valid
+/// JSON but cannot be held in a Rust `String`, so the crate's API (which takes `&str` names
+/// and `HashMap<String, String>` metadata) refuses it by type: `invalid_string`.
+fn unparsable(error: &serde_json::Error) -> Value {
+    let text = error.to_string();
+    if text.contains("surrogate") || text.contains("hex escape") {
+        let message = format!("a Rust string cannot hold a lone surrogate, so the crate's API cannot be given it ({error})");
+        return json!({ "result": "rejected", "error": { "message": message, "stage": "syntax", "code": "invalid_string" } });
+    }
+    json!({ "result": "errored", "message": format!("request is not JSON: {error}") })
+}
+
+/// The `seq` of a request line that does not parse, read from its `"seq":` member.
+fn seq_of(line: &str) -> Option<u64> {
+    let rest = &line[line.find("\"seq\"")? + 5..];
+    let digits = rest.trim_start().strip_prefix(':')?.trim_start();
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
 fn emit(out: &mut impl Write, response: &Value) -> std::io::Result<()> {
     writeln!(out, "{response}")?;
     out.flush()
 }
 
+/// Answers the request given on the command line (one-shot mode).
 fn one_shot(args: &[String]) -> Result<Value, String> {
     match args {
-        [cmd] if cmd == "start" => Ok(json!({ "cmd": "start" })),
-        [cmd, path] if cmd == "read" => Ok(json!({ "cmd": "read", "path": path })),
+        [cmd] if cmd == "start" => Ok(handle_catching_panics(&json!({ "cmd": "start" }))),
+        [cmd, path] if cmd == "read" => Ok(handle_catching_panics(
+            &json!({ "cmd": "read", "path": path }),
+        )),
         [cmd, file] if cmd == "write" => {
             let text =
                 std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-            serde_json::from_str(&text).map_err(|e| format!("{file} is not JSON: {e}"))
+            Ok(match serde_json::from_str::<Value>(&text) {
+                Ok(request) => handle_catching_panics(&request),
+                Err(error) => unparsable(&error),
+            })
         }
         _ => Err(
             "usage: safetensors-conformance-official-rust [start | read FILE | write REQUEST.json]"
@@ -299,8 +341,8 @@ fn main() {
     let mut out = stdout.lock();
     if !args.is_empty() {
         match one_shot(&args) {
-            Ok(request) => {
-                if emit(&mut out, &handle(&request)).is_err() {
+            Ok(response) => {
+                if emit(&mut out, &response).is_err() {
                     std::process::exit(1);
                 }
             }
@@ -318,18 +360,18 @@ fn main() {
         }
         let (request, mut response) = match serde_json::from_str::<Value>(&line) {
             Ok(request) => {
-                let response = handle(&request);
+                let response = handle_catching_panics(&request);
                 (request, response)
             }
             Err(error) => {
-                let message = format!("request is not JSON: {error}");
-                (
-                    Value::Null,
-                    json!({ "result": "errored", "message": message }),
-                )
+                let response = unparsable(&error);
+                (json!({ "seq": seq_of(&line) }), response)
             }
         };
-        if let (Some(seq), Some(object)) = (request.get("seq"), response.as_object_mut()) {
+        if let (Some(seq), Some(object)) = (
+            request.get("seq").filter(|s| !s.is_null()),
+            response.as_object_mut(),
+        ) {
             object.insert("seq".into(), seq.clone());
         }
         let bye = response["result"] == "bye";
