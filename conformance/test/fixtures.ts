@@ -4,7 +4,7 @@
  * a correct reader gives (the faux adapter replays it).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   AcceptOutcome,
@@ -179,3 +179,48 @@ export const REFERENCE = [
   import.meta.resolve("tsx"),
   join(import.meta.dirname, "..", "adapters", "reference", "adapter.ts"),
 ] as const;
+
+/**
+ * Writes fixture cases as an on-disk corpus in the vectors package's format (manifest,
+ * case files, inputs), for tests that run the real CLI process with `--corpus`.
+ *
+ * @param dir - An empty directory.
+ * @param cases - `[name, kind]` pairs; the case ID is `valid/<name>` (or invalid/, writer/).
+ * @returns The case IDs, in order.
+ */
+export function writeCorpusDir(dir: string, cases: readonly (readonly [string, FixtureKind])[]): string[] {
+  const version = "1.0.0";
+  const source = fixtureCorpus(join(dir, ".build"), cases);
+  const manifest: { id: string; case: object; input: object }[] = [];
+  source.cases.forEach((c, i) => {
+    const kind = cases[i]?.[1] ?? "valid";
+    const folder = kind === "truncated" ? "invalid" : kind.startsWith("write") ? "writer" : "valid";
+    const name = cases[i]?.[0] ?? `case-${i}`;
+    const id = `${folder}/${name}`;
+    mkdirSync(join(dir, version, folder), { recursive: true });
+    const bytes = readFileSync(join(dir, ".build", `${c.id}.safetensors`));
+    const input = {
+      path: `${version}/${folder}/${name}.safetensors`,
+      sha256: sha256(bytes),
+      size: bytes.length,
+    };
+    writeFileSync(join(dir, input.path), bytes);
+    writeFileSync(
+      join(dir, `${input.path}.answer.json`),
+      readFileSync(join(dir, ".build", `${c.id}.safetensors.answer.json`)),
+    );
+    const text = `${JSON.stringify({ ...c, id, description: `${kind} fixture ${name}`.slice(0, 70), input: { kind: "file", ...input } }, null, 2)}\n`;
+    const casePath = `${version}/${folder}/${name}.json`;
+    writeFileSync(join(dir, casePath), text);
+    manifest.push({
+      id,
+      case: { path: casePath, sha256: sha256(Buffer.from(text)), size: Buffer.byteLength(text) },
+      input,
+    });
+  });
+  writeFileSync(
+    join(dir, "manifest.json"),
+    JSON.stringify({ specVersion: version, cases: manifest }, null, 2),
+  );
+  return manifest.map((m) => m.id);
+}
