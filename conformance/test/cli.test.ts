@@ -181,3 +181,31 @@ describe("main", () => {
     expect(report.results.map((x) => x.id)).toEqual(["valid-ok"]);
   });
 });
+
+describe("conformance/README.md", () => {
+  const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+
+  it("documents every option and exit code of the CLI", () => {
+    for (const o of OPTIONS) {
+      expect(readme).toContain(`\`--${o.name}`);
+    }
+    for (const e of EXIT_CODES) {
+      expect(readme).toContain(`| ${e.code} | ${e.name} | ${e.meaning} |`);
+    }
+  });
+
+  it("has a worked exchange whose every message matches its schema", () => {
+    const lines = readme.split("\n").filter((l) => l.startsWith("-> ") || l.startsWith("<- "));
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    let cmd = "";
+    for (const line of lines) {
+      const message = JSON.parse(line.slice(3)) as { cmd?: string };
+      if (line.startsWith("-> ")) {
+        cmd = message.cmd ?? "";
+        expect(validateMessage(`${cmd}-request`, message)).toBeUndefined();
+      } else {
+        expect(validateMessage(`${cmd}-response`, message)).toBeUndefined();
+      }
+    }
+  });
+});
