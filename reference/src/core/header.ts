@@ -76,6 +76,14 @@ const NUMEL_CAP = 2n ** 66n;
 const NUMEL_EXACT = 2 ** 47;
 
 const BITS_BY_TAG: ReadonlyMap<string, number> = new Map(DTYPES.map((d) => [d.tag, d.bits]));
+/** Dtype tags grouped by length, for matching a tag in place. */
+const TAGS_BY_LENGTH: readonly (readonly DtypeTag[] | undefined)[] = Array.from(
+  { length: Math.max(...DTYPES.map((d) => d.tag.length)) + 1 },
+  (_, length) => {
+    const tags = DTYPES.filter((d) => d.tag.length === length).map((d) => d.tag);
+    return tags.length === 0 ? undefined : tags;
+  },
+);
 
 // Character codes.
 const TAB = 0x09;
@@ -244,7 +252,9 @@ class Scanner {
   metaSeen = false;
   metadata: Record<string, string> | null = null;
   metaKey = "";
-  readonly byName = new Map<string, Entry>();
+  /** Tensor names seen so far, for duplicate detection. */
+  readonly names = new NameSet();
+  /** Every entry in document order (while no structure error is recorded). */
   readonly entries: Entry[] = [];
   // The entry being parsed (entries never nest).
   entry: Entry | undefined = undefined;
@@ -254,8 +264,6 @@ class Scanner {
   /** Scratch for the dimensions of the shape being parsed; copied exactly sized at the entry's end. */
   readonly eShape: Dim[] = [];
   eDims = 0;
-  /** The last dtype tag seen: most headers use a few dtypes, so most tags match it without allocating. */
-  lastTag = "";
   eBegin: Dim = 0;
   eEnd: Dim = 0;
   eOffsetCount = 0;
@@ -334,6 +342,11 @@ class Scanner {
       this.special = match === null ? this.n : match.index;
     }
     return this.special;
+  }
+
+  /** skipWs with the common case (no whitespace) decided inline. */
+  ws(i: number): number {
+    return this.s.charCodeAt(i) > SPACE ? i : this.skipWs(i);
   }
 
   skipWs(i: number): number {
@@ -654,7 +667,6 @@ class Scanner {
           this.metaSeen = true;
           this.nextRole = V_META;
         } else {
-          // One Map operation per name: a set that does not grow the map found a duplicate.
           const entry: Entry = {
             name,
             dtype: "BOOL",
@@ -663,11 +675,13 @@ class Scanner {
             byteLength: 0,
             numel: 0,
           };
-          const size = this.byName.size;
-          this.byName.set(name, entry);
-          if (this.byName.size === size) {
+          const hash = this.strEscaped
+            ? hashString(name, 0, name.length)
+            : hashString(this.s, this.strStart, this.strEnd);
+          if (!this.names.add(name, hash, this.entries)) {
             this.duplicate(offset, name, "JSON-10");
           }
+          this.entries.push(entry);
           this.entry = entry;
           this.eName = name;
           this.nextRole = V_ENTRY;
@@ -778,7 +792,6 @@ class Scanner {
     entry.shape = this.eShape.slice(0, this.eDims);
     entry.dataOffsets[0] = this.eBegin;
     entry.dataOffsets[1] = this.eEnd;
-    this.entries.push(entry);
   }
 
   /** Closes an array of role `crole` at the `]` with header offset `offset`. */
@@ -800,8 +813,9 @@ class Scanner {
     if (role === V_META_VALUE) {
       (this.metadata as Record<string, string>)[this.metaKey] = this.stringValue();
     } else if (role === V_DTYPE) {
-      if (!this.strEscaped && this.sameAsLastTag()) {
-        this.eDtype = this.lastTag as DtypeTag;
+      const known = this.strEscaped ? undefined : this.knownTag();
+      if (known !== undefined) {
+        this.eDtype = known;
         return;
       }
       const tag = this.stringValue();
@@ -817,26 +831,23 @@ class Scanner {
         );
       } else {
         this.eDtype = tag as DtypeTag;
-        this.lastTag = tag;
       }
     } else if (role !== V_IGNORE) {
       this.wrongValue(role, offset, "a string");
     }
   }
 
-  /** Tells whether the last scanned (unescaped) string equals `lastTag`. */
-  sameAsLastTag(): boolean {
-    const tag = this.lastTag;
-    const at = this.strStart;
-    if (this.strEnd - at !== tag.length || tag.length === 0) {
-      return false;
-    }
-    for (let k = 0; k < tag.length; k++) {
-      if (this.s.charCodeAt(at + k) !== tag.charCodeAt(k)) {
-        return false;
+  /** The dtype tag equal to the last scanned (unescaped) string, found without allocating. */
+  knownTag(): DtypeTag | undefined {
+    const candidates = TAGS_BY_LENGTH[this.strEnd - this.strStart];
+    if (candidates !== undefined) {
+      for (const tag of candidates) {
+        if (this.ascii(this.strStart, tag)) {
+          return tag;
+        }
       }
     }
-    return true;
+    return undefined;
   }
 
   /** Applies the structure rules to a number value. */
@@ -872,6 +883,161 @@ class Scanner {
     }
   }
 
+  /**
+   * Fast path for a tensor entry written the usual way: `{"dtype":"TAG","shape":[...],
+   * "data_offsets":[b,e]}` with any JSON whitespace, plain integers of at most 15 digits
+   * and a known tag. It only reads; on any deviation it returns -1 and the general path
+   * parses the entry again, so errors and their precedence are the general path's alone.
+   *
+   * @returns The index after the entry's `}`, or -1.
+   */
+  fastEntry(start: number): number {
+    const s = this.s;
+    let i = this.ws(start + 1);
+    if (!this.ascii(i, '"dtype"')) {
+      return -1;
+    }
+    i = this.ws(i + 7);
+    if (s.charCodeAt(i) !== COLON) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) !== QUOTE) {
+      return -1;
+    }
+    const tagStart = i + 1;
+    const tagEnd = s.indexOf('"', tagStart);
+    if (tagEnd < 0 || tagEnd - tagStart > 12) {
+      return -1;
+    }
+    this.strStart = tagStart;
+    this.strEnd = tagEnd;
+    const tag = this.knownTag();
+    if (tag === undefined) {
+      return -1;
+    }
+    i = this.ws(tagEnd + 1);
+    if (s.charCodeAt(i) !== COMMA) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (!this.ascii(i, '"shape"')) {
+      return -1;
+    }
+    i = this.ws(i + 7);
+    if (s.charCodeAt(i) !== COLON) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) !== LBRACKET) {
+      return -1;
+    }
+    const dims = this.eShape;
+    let rank = 0;
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) === RBRACKET) {
+      i++;
+    } else {
+      for (;;) {
+        i = this.fastInt(i);
+        if (i < 0) {
+          return -1;
+        }
+        dims[rank++] = this.numValue;
+        i = this.ws(i);
+        const c = s.charCodeAt(i);
+        if (c === RBRACKET) {
+          i++;
+          break;
+        }
+        if (c !== COMMA) {
+          return -1;
+        }
+        i = this.ws(i + 1);
+      }
+    }
+    i = this.ws(i);
+    if (s.charCodeAt(i) !== COMMA) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (!this.ascii(i, '"data_offsets"')) {
+      return -1;
+    }
+    i = this.ws(i + 14);
+    if (s.charCodeAt(i) !== COLON) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) !== LBRACKET) {
+      return -1;
+    }
+    i = this.fastInt(this.ws(i + 1));
+    if (i < 0) {
+      return -1;
+    }
+    const begin = this.numValue;
+    i = this.ws(i);
+    if (s.charCodeAt(i) !== COMMA) {
+      return -1;
+    }
+    i = this.fastInt(this.ws(i + 1));
+    if (i < 0) {
+      return -1;
+    }
+    const end = this.numValue;
+    i = this.ws(i);
+    if (s.charCodeAt(i) !== RBRACKET) {
+      return -1;
+    }
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) !== RBRACE) {
+      return -1;
+    }
+    const entry = this.entry as Entry;
+    entry.dtype = tag as DtypeTag;
+    entry.shape = dims.slice(0, rank);
+    entry.dataOffsets[0] = begin;
+    entry.dataOffsets[1] = end;
+    return i + 1;
+  }
+
+  /** Reads a plain integer of 1 to 15 digits at i into numValue; returns the index after it, or -1. */
+  fastInt(i: number): number {
+    const s = this.s;
+    let c = s.charCodeAt(i);
+    if (c === ZERO) {
+      c = s.charCodeAt(i + 1);
+      if ((c >= ZERO && c <= NINE) || c === DOT || c === LOWER_E || c === UPPER_E) {
+        return -1;
+      }
+      this.numValue = 0;
+      return i + 1;
+    }
+    const start = i;
+    let v = 0;
+    while (c >= ZERO && c <= NINE) {
+      v = v * 10 + (c - ZERO);
+      c = s.charCodeAt(++i);
+    }
+    if (i === start || i - start > 15 || c === DOT || c === LOWER_E || c === UPPER_E) {
+      return -1;
+    }
+    this.numValue = v;
+    return i;
+  }
+
+  /** Tells whether the ASCII literal occurs at index i. */
+  ascii(i: number, literal: string): boolean {
+    const s = this.s;
+    for (let k = 0; k < literal.length; k++) {
+      if (s.charCodeAt(i + k) !== literal.charCodeAt(k)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Runs the syntax and structure stages over the whole header. */
   run(): void {
     const s = this.s;
@@ -899,7 +1065,13 @@ class Scanner {
           this.eOffsetCount++;
         }
       }
-      if (c === LBRACE || c === LBRACKET) {
+      let fast = -1;
+      if (c === LBRACE && role === V_ENTRY && this.ok) {
+        fast = this.fastEntry(i);
+      }
+      if (fast >= 0) {
+        i = fast;
+      } else if (c === LBRACE || c === LBRACKET) {
         const isObject = c === LBRACE;
         if (depth === MAX_DEPTH) {
           this.syntax(
@@ -1153,6 +1325,70 @@ function formatShape(shape: readonly Dim[]): string {
   return `[${shown}${shape.length > 8 ? ", …" : ""}]`;
 }
 
+/** FNV-1a over the UTF-16 code units `s[start, end)`. */
+function hashString(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  return h;
+}
+
+/**
+ * An insert-only set of tensor names for duplicate detection: open addressing over the
+ * entries array, keyed by a hash the scanner computes on the header text in place. A
+ * Map would hash a fresh string per name, which costs several times more; the Map for
+ * lookups by name is built only when `tensor()` is first called.
+ */
+class NameSet {
+  slots = new Int32Array(64); // entry index + 1; 0 = empty
+  hashes = new Int32Array(64);
+  count = 0;
+
+  /** Adds `name`, the name of `entries[entries.length]`; returns false if already present. */
+  add(name: string, hash: number, entries: readonly Entry[]): boolean {
+    if ((this.count + 1) * 2 > this.slots.length) {
+      this.grow();
+    }
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const held = this.slots[slot] as number;
+      if (held === 0) {
+        break;
+      }
+      if (this.hashes[slot] === hash && (entries[held - 1] as Entry).name === name) {
+        return false;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.slots[slot] = entries.length + 1;
+    this.hashes[slot] = hash;
+    this.count++;
+    return true;
+  }
+
+  grow(): void {
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
+    this.slots = new Int32Array(oldSlots.length * 2);
+    this.hashes = new Int32Array(oldSlots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let k = 0; k < oldSlots.length; k++) {
+      const held = oldSlots[k] as number;
+      if (held !== 0) {
+        const hash = oldHashes[k] as number;
+        let slot = hash & mask;
+        while (this.slots[slot] !== 0) {
+          slot = (slot + 1) & mask;
+        }
+        this.slots[slot] = held;
+        this.hashes[slot] = hash;
+      }
+    }
+  }
+}
+
 /** The validated header; `tensor()` is backed by a Map so every name is ordinary data. */
 class Header implements SafetensorsHeader {
   readonly headerLength: number;
@@ -1160,24 +1396,23 @@ class Header implements SafetensorsHeader {
   readonly dataLength: number;
   readonly metadata: Readonly<Record<string, string>> | null;
   readonly tensors: readonly TensorInfo[];
-  readonly #byName: ReadonlyMap<string, TensorInfo>;
+  #byName: ReadonlyMap<string, TensorInfo> | undefined = undefined;
 
   constructor(
     headerLength: number,
     dataLength: number,
     metadata: Record<string, string> | null,
     tensors: readonly TensorInfo[],
-    byName: ReadonlyMap<string, TensorInfo>,
   ) {
     this.headerLength = headerLength;
     this.dataStart = 8 + headerLength;
     this.dataLength = dataLength;
     this.metadata = metadata;
     this.tensors = tensors;
-    this.#byName = byName;
   }
 
   tensor(name: string): TensorInfo | undefined {
+    this.#byName ??= new Map(this.tensors.map((t) => [t.name, t]));
     return this.#byName.get(name);
   }
 }
@@ -1214,7 +1449,13 @@ export function parseHeader(headerBytes: Uint8Array, options?: ReadOptions): Saf
       maxHeaderLength === LIMITS.maxHeaderLength ? "PREFIX-2" : "CHOICE-2",
     );
   }
-  const scanner = new Scanner(decodeHeader(headerBytes));
+  const text = decodeHeader(headerBytes);
+  const scanner = new Scanner(text);
+  if (text.length === n && !hasControlByte(headerBytes) && !text.includes("\\")) {
+    // ASCII only (as many UTF-16 units as bytes), no control character, no backslash:
+    // every string takes the fast path with no per-string search.
+    scanner.special = n;
+  }
   scanner.run();
   const error = scanner.error;
   if (error !== undefined) {
@@ -1233,13 +1474,35 @@ export function parseHeader(headerBytes: Uint8Array, options?: ReadOptions): Saf
       { limit: dataLength, actual: MAX_SAFE },
     );
   }
-  return new Header(
-    n,
-    dataLength as number,
-    scanner.metadata,
-    sorted as TensorInfo[],
-    scanner.byName as Map<string, TensorInfo>,
-  );
+  return new Header(n, dataLength as number, scanner.metadata, sorted as TensorInfo[]);
+}
+
+/**
+ * Tells whether any byte is below 0x20, four bytes at a time: `(w - 0x20202020) & ~w &
+ * 0x80808080` is non-zero exactly when a byte of `w` is below 0x20.
+ */
+function hasControlByte(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n && (bytes.byteOffset + i) % 4 !== 0) {
+    if ((bytes[i] as number) < SPACE) {
+      return true;
+    }
+    i++;
+  }
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (n - i) >> 2);
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k] as number;
+    if (((w - 0x20202020) & ~w & 0x80808080) !== 0) {
+      return true;
+    }
+  }
+  for (i += words.length * 4; i < n; i++) {
+    if ((bytes[i] as number) < SPACE) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Stage 2: strict UTF-8 decoding; no replacement, no BOM stripping (ENC-1, ENC-3). */
