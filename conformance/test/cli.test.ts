@@ -189,8 +189,18 @@ describe("conformance/README.md", () => {
     for (const o of OPTIONS) {
       expect(readme).toContain(`\`--${o.name}`);
     }
+    const rows = readme
+      .split("\n")
+      .filter((l) => l.startsWith("|"))
+      .map((l) =>
+        l
+          .split("|")
+          .map((cell) => cell.trim())
+          .slice(1, -1)
+          .join(" | "),
+      );
     for (const e of EXIT_CODES) {
-      expect(readme).toContain(`| ${e.code} | ${e.name} | ${e.meaning} |`);
+      expect(rows).toContain(`${e.code} | ${e.name} | ${e.meaning}`);
     }
   });
 
@@ -207,5 +217,41 @@ describe("conformance/README.md", () => {
         expect(validateMessage(`${cmd}-response`, message)).toBeUndefined();
       }
     }
+  });
+});
+
+describe("main options", () => {
+  it("runs only the cases a filter and a category select", async () => {
+    const corpus = fixtureCorpus(join(work, "filter"), [
+      ["valid-a", "valid"],
+      ["valid-b", "valid"],
+      ["truncated-a", "truncated"],
+    ]);
+    const r = await runMain(
+      ["--adapter", FAUX_ADAPTER, "--filter", "*-a", "--category", "invalid", "--json", "filtered.json"],
+      corpus,
+    );
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(work, "filtered.json"), "utf8")) as RunReport;
+    expect(report.results.map((x) => x.id)).toEqual(["truncated-a"]);
+  });
+
+  it("merges a saved report as another column of the HTML matrix", async () => {
+    const corpus = fixtureCorpus(join(work, "merge"), [["valid-m", "valid"]]);
+    expect((await runMain(["--adapter", FAUX_ADAPTER, "--json", "first.json"], corpus)).code).toBe(0);
+    const r = await runMain(
+      ["--adapter", FAUX_ADAPTER, "--merge", "first.json", "--html", "merged.html"],
+      corpus,
+    );
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(work, "merged.html"), "utf8");
+    expect(html.match(/<th>faux 0\.0\.0/g)).toHaveLength(2);
+  });
+
+  it("exits 2 for a merge report that cannot be read", async () => {
+    const corpus = fixtureCorpus(join(work, "merge-bad"), [["valid-x", "valid"]]);
+    const r = await runMain(["--adapter", FAUX_ADAPTER, "--merge", "absent.json"], corpus);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^safetensors-conformance: cannot read report .*absent\.json/);
   });
 });
