@@ -672,7 +672,12 @@ export class OneShotAdapter implements Adapter {
       const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < limit;
       const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : limit;
       const timer = setTimeout(() => {
-        fail(budgetTimeout ? "over-budget" : "timeout", `no answer within ${timeoutMs} ms`);
+        fail(
+          budgetTimeout ? "over-budget" : "timeout",
+          budgetTimeout
+            ? `no answer within the case's ${timeoutMs} ms budget`
+            : `no answer within ${timeoutMs} ms`,
+        );
       }, timeoutMs);
       const overBudget = (): string | undefined => {
         const peak = memory?.peakMiB() ?? 0;

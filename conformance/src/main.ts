@@ -216,9 +216,21 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const today = new Date();
   const expectations = new ExpectationMatcher(entries, today);
 
-  let corpus =
-    io.corpus ??
-    (await loadBundledCorpus(str("corpus") === undefined ? undefined : path(str("corpus") ?? "")));
+  const corpusDir = str("corpus");
+  let corpus: CorpusSource;
+  if (io.corpus !== undefined) {
+    corpus = io.corpus;
+  } else if (corpusDir === undefined) {
+    corpus = await loadBundledCorpus();
+  } else {
+    try {
+      corpus = await loadBundledCorpus(path(corpusDir));
+    } catch (error) {
+      throw new UsageError(
+        `cannot load the corpus in ${corpusDir}: ${(error as Error).message.split("\n")[0]}`,
+      );
+    }
+  }
   const filters = list("filter").map(patternRegExp);
   const categories = list("category");
   if (filters.length > 0 || categories.length > 0) {

@@ -54,6 +54,12 @@ describe("safetensors-conformance (process)", () => {
     expect(r.stderr).toBe("safetensors-conformance: unknown option --frobnicate (see --help)\n");
   });
 
+  it("exits 2 with one line for a corpus directory that does not exist", () => {
+    const r = spawnSync(process.execPath, [BIN, "--corpus", join(work, "absent")], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^safetensors-conformance: cannot load the corpus in .*absent: ENOENT[^\n]*\n$/);
+  });
+
   it("exits 2 for a malformed option value", () => {
     const r = spawnSync(process.execPath, [BIN, "--timeout", "soon"], { encoding: "utf8" });
     expect(r.status).toBe(2);
