@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parseLine, stringifyLine } from "./json.ts";
 import { GroupMemory, type MemoryLimitMode, OUT_OF_MEMORY } from "./memory.ts";
 import {
+  assertValidRequest,
   PROTOCOL_VERSION,
   RESPONSE_SCHEMA,
   type Request,
@@ -465,6 +466,7 @@ export class LongLivedAdapter implements Adapter {
   }
 
   #send(request: Request, budget: RequestBudget = {}): Promise<Exchange> {
+    assertValidRequest(request);
     const child = this.#child;
     return new Promise<Exchange>((resolve) => {
       const sentAt = performance.now();
@@ -636,6 +638,7 @@ export class OneShotAdapter implements Adapter {
   }
 
   #run(request: Request, budget: RequestBudget): Promise<Exchange> {
+    assertValidRequest(request);
     return new Promise<Exchange>((resolve) => {
       const sentAt = performance.now();
       const child = spawnGroup(

@@ -25,7 +25,7 @@ export {
   patternRegExp,
   updateExpectedFailures,
 } from "./expected-failures.ts";
-export { parseLine, stringifyLine } from "./json.ts";
+export { parseLine, stringifyLine, withoutBigints } from "./json.ts";
 export type { Judgement, Verdict } from "./judge.ts";
 export { compareHeaders, judgeRead, VERDICTS } from "./judge.ts";
 export type { Io } from "./main.ts";
@@ -46,7 +46,13 @@ export type {
   WriteAnswer,
   WriteRequestTensor,
 } from "./protocol.ts";
-export { PROTOCOL_VERSION, protocolSchemaDir, validateMessage } from "./protocol.ts";
+export {
+  assertValidRequest,
+  PROTOCOL_VERSION,
+  ProtocolBugError,
+  protocolSchemaDir,
+  validateMessage,
+} from "./protocol.ts";
 export { checkWithReference } from "./reference-check.ts";
 export type { ReportContext, RunReport, StatusCounts } from "./report.ts";
 export { buildReport, categoriesOf, emptyCounts, STATUSES, writeFileAtomic } from "./report.ts";

@@ -24,7 +24,17 @@ function parseNumber(text: string): number | bigint {
   return Number(text);
 }
 
-function withoutBigints(value: unknown): unknown {
+/**
+ * Copies a value with every bigint replaced by the nearest number, for schema validation.
+ *
+ * @param value - A JSON-compatible value that may hold bigints.
+ * @returns A copy (for arrays and objects) without bigints.
+ * @example
+ * ```ts
+ * withoutBigints({ n: 2n ** 64n }); // { n: 18446744073709552000 }
+ * ```
+ */
+export function withoutBigints(value: unknown): unknown {
   if (typeof value === "bigint") {
     return Number(value);
   }

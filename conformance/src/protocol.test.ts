@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { protocolSchemaDir, validateMessage } from "./protocol.ts";
+import { assertValidRequest, ProtocolBugError, protocolSchemaDir, validateMessage } from "./protocol.ts";
 
 const STARTED = {
   seq: 0,
@@ -83,5 +83,30 @@ describe("protocol schemas", () => {
     expect(validateMessage("read-response", { seq: 1, result: "rejected", error: {} })).toBeDefined();
     expect(validateMessage("read-response", { seq: -1, result: "skipped", message: "m" })).toBeDefined();
     expect(validateMessage("shutdown-response", { seq: 1, result: "bye", extra: true })).toBeDefined();
+  });
+});
+
+describe("assertValidRequest", () => {
+  it("accepts a write request with an exact shape above 2^53", () => {
+    expect(() =>
+      assertValidRequest({
+        seq: 1,
+        cmd: "write",
+        path: "/abs/out.safetensors",
+        tensors: [
+          {
+            name: "w",
+            dtype: "U8",
+            shape: [2n ** 64n - 1n, 0],
+            data: { path: "/abs/in", offset: 0, length: 0 },
+          },
+        ],
+        metadata: null,
+      }),
+    ).not.toThrow();
+  });
+
+  it("throws ProtocolBugError for a request its schema rejects", () => {
+    expect(() => assertValidRequest({ seq: 1, cmd: "read", path: "" })).toThrow(ProtocolBugError);
   });
 });

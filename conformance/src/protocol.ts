@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { U64 } from "./corpus.ts";
+import { withoutBigints } from "./json.ts";
 
 /** The protocol version this harness speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -208,4 +209,31 @@ export function loadSchema(name: string): Record<string, unknown> {
     string,
     unknown
   >;
+}
+
+/** Thrown when the harness is about to send a request its own schema rejects (a harness bug). */
+export class ProtocolBugError extends Error {
+  override readonly name = "ProtocolBugError";
+}
+
+/**
+ * Checks a request against its schema before it is sent.
+ *
+ * @param request - The request.
+ * @throws {@link ProtocolBugError} when the request does not match its schema.
+ * @example
+ * ```ts
+ * assertValidRequest({ seq: 1, cmd: "read", path: "/abs/case.safetensors" });
+ * ```
+ */
+export function assertValidRequest(request: Request): void {
+  const name = `${request.cmd}-request`;
+  if (validateMessage(name, request) === undefined) {
+    return;
+  }
+  // Bigints (exact large shapes) fail the schema's integer type; check their numeric copy.
+  const problem = validateMessage(name, withoutBigints(request));
+  if (problem !== undefined) {
+    throw new ProtocolBugError(`the harness built an invalid ${request.cmd} request: ${problem}`);
+  }
 }
