@@ -109,6 +109,25 @@ const RBRACE = 0x7d;
 const BOM = 0xfeff;
 const DATA_OFFSETS = "data_offsets";
 const NO_DIMS: Dim[] = [];
+const NO_OFFSETS: [Dim, Dim] = [0, 0];
+
+/** The first `rank` dimensions as an exactly sized array (literals for the usual ranks). */
+function copyDims(dims: Dim[], rank: number): Dim[] {
+  switch (rank) {
+    case 0:
+      return [];
+    case 1:
+      return [dims[0] as Dim];
+    case 2:
+      return [dims[0] as Dim, dims[1] as Dim];
+    case 3:
+      return [dims[0] as Dim, dims[1] as Dim, dims[2] as Dim];
+    case 4:
+      return [dims[0] as Dim, dims[1] as Dim, dims[2] as Dim, dims[3] as Dim];
+    default:
+      return dims.slice(0, rank);
+  }
+}
 /** Characters that take a string off the fast path. */
 const SPECIAL = /[^\x20-\x5b\x5d-\x7f]/g; // below U+0020, backslash, above U+007F
 
@@ -671,7 +690,7 @@ class Scanner {
             name,
             dtype: "BOOL",
             shape: NO_DIMS,
-            dataOffsets: [0, 0],
+            dataOffsets: NO_OFFSETS,
             byteLength: 0,
             numel: 0,
           };
@@ -789,9 +808,8 @@ class Scanner {
     }
     const entry = this.entry as Entry;
     entry.dtype = this.eDtype;
-    entry.shape = this.eShape.slice(0, this.eDims);
-    entry.dataOffsets[0] = this.eBegin;
-    entry.dataOffsets[1] = this.eEnd;
+    entry.shape = copyDims(this.eShape, this.eDims);
+    entry.dataOffsets = [this.eBegin, this.eEnd];
   }
 
   /** Closes an array of role `crole` at the `]` with header offset `offset`. */
@@ -885,8 +903,8 @@ class Scanner {
 
   /**
    * Fast path for a tensor entry written the usual way: `{"dtype":"TAG","shape":[...],
-   * "data_offsets":[b,e]}` with any JSON whitespace, plain integers of at most 15 digits
-   * and a known tag. It only reads; on any deviation it returns -1 and the general path
+   * "data_offsets":[b,e]}` with JSON whitespace anywhere but before a colon, plain
+   * integers of at most 15 digits and a known tag. It only reads; on any deviation it returns -1 and the general path
    * parses the entry again, so errors and their precedence are the general path's alone.
    *
    * @returns The index after the entry's `}`, or -1.
@@ -894,14 +912,10 @@ class Scanner {
   fastEntry(start: number): number {
     const s = this.s;
     let i = this.ws(start + 1);
-    if (!this.ascii(i, '"dtype"')) {
+    if (!this.ascii(i, '"dtype":')) {
       return -1;
     }
-    i = this.ws(i + 7);
-    if (s.charCodeAt(i) !== COLON) {
-      return -1;
-    }
-    i = this.ws(i + 1);
+    i = this.ws(i + 8);
     if (s.charCodeAt(i) !== QUOTE) {
       return -1;
     }
@@ -921,14 +935,10 @@ class Scanner {
       return -1;
     }
     i = this.ws(i + 1);
-    if (!this.ascii(i, '"shape"')) {
+    if (!this.ascii(i, '"shape":')) {
       return -1;
     }
-    i = this.ws(i + 7);
-    if (s.charCodeAt(i) !== COLON) {
-      return -1;
-    }
-    i = this.ws(i + 1);
+    i = this.ws(i + 8);
     if (s.charCodeAt(i) !== LBRACKET) {
       return -1;
     }
@@ -961,14 +971,10 @@ class Scanner {
       return -1;
     }
     i = this.ws(i + 1);
-    if (!this.ascii(i, '"data_offsets"')) {
+    if (!this.ascii(i, '"data_offsets":')) {
       return -1;
     }
-    i = this.ws(i + 14);
-    if (s.charCodeAt(i) !== COLON) {
-      return -1;
-    }
-    i = this.ws(i + 1);
+    i = this.ws(i + 15);
     if (s.charCodeAt(i) !== LBRACKET) {
       return -1;
     }
@@ -996,9 +1002,8 @@ class Scanner {
     }
     const entry = this.entry as Entry;
     entry.dtype = tag as DtypeTag;
-    entry.shape = dims.slice(0, rank);
-    entry.dataOffsets[0] = begin;
-    entry.dataOffsets[1] = end;
+    entry.shape = copyDims(dims, rank);
+    entry.dataOffsets = [begin, end];
     return i + 1;
   }
 
@@ -1325,13 +1330,26 @@ function formatShape(shape: readonly Dim[]): string {
   return `[${shown}${shape.length > 8 ? ", …" : ""}]`;
 }
 
-/** FNV-1a over the UTF-16 code units `s[start, end)`. */
+/**
+ * A per-process random seed, so that names crafted to collide cannot flood the name set
+ * (LIMIT-2); it changes no result, only which slots names land in.
+ */
+const HASH_SEED = (Math.random() * 0x1_0000_0000) >>> 0;
+
+/** FNV-1a over the UTF-16 code units `s[start, end)`, two at a time, seeded, then mixed. */
 function hashString(s: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) {
+  let h = 0x811c9dc5 ^ HASH_SEED;
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
+  }
+  if (i < end) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   }
-  return h;
+  // murmur3's finaliser spreads every input bit over the low bits used as the slot.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /**

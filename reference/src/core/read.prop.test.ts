@@ -86,7 +86,9 @@ const validFile = fc
       }
     }
     const header = `${w()}{${entries.join(",")}${w()}}${w()}`;
-    return { file: fileOf(header, offset), header, list, metadata: meta, dataLength: offset };
+    // The same header with a space before each field's colon: it takes the general path.
+    const spaced = header.replaceAll(/"(dtype|shape|data_offsets)":/g, '"$1" :');
+    return { file: fileOf(header, offset), header, spaced, list, metadata: meta, dataLength: offset };
   });
 
 /** Runs the reader; returns "accept" or the error, and fails on anything but a SafetensorsError. */
@@ -232,6 +234,30 @@ describe("readSafetensors properties", () => {
             expect(compareUtf8(a.name, b.name)).toBeLessThan(0);
           }
         }
+      }),
+    );
+  });
+
+  it("reads a header the same on the fast and the general path", () => {
+    fc.assert(
+      fc.property(validFile, ({ header, spaced }) => {
+        const fast = parseHeader(utf8(header));
+        const general = parseHeader(utf8(spaced));
+        expect(general.tensors).toEqual(fast.tensors);
+        expect(general.metadata).toEqual(fast.metadata);
+      }),
+    );
+  });
+
+  it("detects a duplicate name among many similar names", () => {
+    const names = fc.array(fc.stringMatching(/^[ab]{0,6}$/), { maxLength: 40 });
+    fc.assert(
+      fc.property(names, (list) => {
+        const text = `{${list.map((n, i) => `"${n}":{"dtype":"U8","shape":[1],"data_offsets":[${i},${i + 1}]}`).join(",")}}`;
+        const result = outcome(() => parseHeader(utf8(text)));
+        expect(result === "accept" ? "accept" : result.code).toBe(
+          new Set(list).size === list.length ? "accept" : "duplicate_key",
+        );
       }),
     );
   });
