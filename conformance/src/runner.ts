@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Adapter, Exchange, RequestBudget } from "./adapter.ts";
+import { CHOICES } from "@safetensors-spec/spec";
+import { type Adapter, AdapterStartError, type Exchange, type RequestBudget } from "./adapter.ts";
 import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "./corpus.ts";
 import type { ExpectationMatcher, ExpectedFailure } from "./expected-failures.ts";
 import { compareHeaders, type Judgement, judgeRead, type Verdict } from "./judge.ts";
@@ -180,6 +181,17 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
   const { adapter, corpus, workDir } = options;
   const started = await adapter.start();
   const choices = started.choices ?? {};
+  for (const [name, option] of Object.entries(choices)) {
+    const choice = CHOICES.find((c) => c.choice === name);
+    if (choice === undefined) {
+      throw new AdapterStartError(`the adapter declares an unknown choice ${JSON.stringify(name)}`);
+    }
+    if (!choice.options.some((o) => o.option === option)) {
+      throw new AdapterStartError(
+        `the adapter declares ${name}=${JSON.stringify(option)}; the options are ${choice.options.map((o) => o.option).join(", ")}`,
+      );
+    }
+  }
   const results: CaseResult[] = [];
   const total = corpus.cases.length;
   let partial = false;

@@ -102,6 +102,20 @@ describe("runSuite with a long-lived adapter", () => {
     expect(results.map((r) => r.status)).toEqual(["expected-failure", "unexpected-pass"]);
   });
 
+  it("rejects a handshake that declares an unknown option of a choice", async () => {
+    const corpus = fixtureCorpus(join(work, "bad-choice"), [["valid-one", "valid"]]);
+    process.env["FAUX_CHOICES"] = JSON.stringify({ trailing_bytes: "sometimes" });
+    const adapter = new LongLivedAdapter({ argv: FAUX, mode: "long-lived" }, LIMITS);
+    try {
+      await expect(runSuite({ adapter, corpus, workDir: join(work, "bad-choice-work") })).rejects.toThrow(
+        'the adapter declares trailing_bytes="sometimes"; the options are reject, ignore',
+      );
+    } finally {
+      delete process.env["FAUX_CHOICES"];
+      await adapter.close();
+    }
+  });
+
   it("rejects a handshake that is not JSON", async () => {
     const corpus = fixtureCorpus(join(work, "start"), [["valid-one", "valid"]]);
     process.env["FAUX_START"] = "garbage";
