@@ -192,6 +192,19 @@ describe("decodeValues", () => {
     expect([...decodeValues("F6_E3M2", hex("c107fe"))]).toEqual([0.0625, 28, -0, -28]);
   });
 
+  it("reads elements in row-major order with no strides or padding (DTYPE-3)", () => {
+    // Arrange: a [2, 3] I16 tensor whose element (i, j) holds 10 * i + j.
+    const bytes = hex("0000 0100 0200 0a00 0b00 0c00");
+    // Act
+    const values = decodeValues("I16", bytes);
+    // Assert: element (i, j) sits at index i * 3 + j.
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        expect(values[i * 3 + j]).toBe(10 * i + j);
+      }
+    }
+  });
+
   it("decodes C64 as interleaved real and imaginary parts (DTYPE-4)", () => {
     expect([...decodeValues("C64", hex("0000 803f 0000 00c0 0000 0000 0000 4040"))]).toEqual([1, -2, 0, 3]);
   });

@@ -262,7 +262,7 @@ describe("readSafetensors properties", () => {
     );
   });
 
-  it("gives a result or a SafetensorsError for mutated files", () => {
+  it("gives a result or a SafetensorsError for mutated files (LIMIT-3)", () => {
     fc.assert(
       fc.property(validFile, fc.array(mutation, { minLength: 1, maxLength: 3 }), ({ file }, mutations) => {
         const mutated = mutations.reduce(mutate, file);
@@ -272,7 +272,7 @@ describe("readSafetensors properties", () => {
     );
   });
 
-  it("gives a result or a SafetensorsError for arbitrary bytes", () => {
+  it("gives a result or a SafetensorsError for arbitrary bytes (LIMIT-3)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(80), (tail, n) => {
         outcome(() => readSafetensors(tail));
