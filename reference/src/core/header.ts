@@ -76,14 +76,32 @@ const NUMEL_CAP = 2n ** 66n;
 const NUMEL_EXACT = 2 ** 47;
 
 const BITS_BY_TAG: ReadonlyMap<string, number> = new Map(DTYPES.map((d) => [d.tag, d.bits]));
-/** Dtype tags grouped by length, for matching a tag in place. */
-const TAGS_BY_LENGTH: readonly (readonly DtypeTag[] | undefined)[] = Array.from(
-  { length: Math.max(...DTYPES.map((d) => d.tag.length)) + 1 },
-  (_, length) => {
-    const tags = DTYPES.filter((d) => d.tag.length === length).map((d) => d.tag);
-    return tags.length === 0 ? undefined : tags;
-  },
+/**
+ * A number that tells the dtype tags apart from their length and a few characters, so a
+ * tag is found with one Map lookup and then verified in place.
+ */
+function tagKey(length: number, c0: number, c1: number, c4: number, last: number): number {
+  return (((length * 128 + (c0 & 127)) * 128 + (c1 & 127)) * 128 + (c4 & 127)) * 128 + (last & 127);
+}
+const MAX_TAG_LENGTH = Math.max(...DTYPES.map((d) => d.tag.length));
+const TAG_BY_KEY: ReadonlyMap<number, DtypeTag> = new Map(
+  DTYPES.map((d) => {
+    const t = d.tag;
+    return [
+      tagKey(
+        t.length,
+        t.charCodeAt(0),
+        t.charCodeAt(1),
+        t.length > 4 ? t.charCodeAt(4) : 0,
+        t.charCodeAt(t.length - 1),
+      ),
+      t,
+    ];
+  }),
 );
+if (TAG_BY_KEY.size !== DTYPES.length) {
+  throw new Error("dtype tag keys collide; extend tagKey");
+}
 
 // Character codes.
 const TAB = 0x09;
@@ -857,15 +875,22 @@ class Scanner {
 
   /** The dtype tag equal to the last scanned (unescaped) string, found without allocating. */
   knownTag(): DtypeTag | undefined {
-    const candidates = TAGS_BY_LENGTH[this.strEnd - this.strStart];
-    if (candidates !== undefined) {
-      for (const tag of candidates) {
-        if (this.ascii(this.strStart, tag)) {
-          return tag;
-        }
-      }
+    const s = this.s;
+    const at = this.strStart;
+    const length = this.strEnd - at;
+    if (length < 2 || length > MAX_TAG_LENGTH) {
+      return undefined;
     }
-    return undefined;
+    const tag = TAG_BY_KEY.get(
+      tagKey(
+        length,
+        s.charCodeAt(at),
+        s.charCodeAt(at + 1),
+        length > 4 ? s.charCodeAt(at + 4) : 0,
+        s.charCodeAt(at + length - 1),
+      ),
+    );
+    return tag !== undefined && this.ascii(at, tag) ? tag : undefined;
   }
 
   /** Applies the structure rules to a number value. */
