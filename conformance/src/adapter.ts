@@ -44,7 +44,9 @@ export interface TransportLimits {
 
 /** A case's own budget, which can only tighten the limits (except `large`, which loosens the timeout). */
 export interface RequestBudget {
+  /** The case's time budget: a later answer is over budget. */
   readonly timeoutMs?: number;
+  /** The case's memory budget: the group's resident growth during the request, in MiB. */
   readonly memoryMiB?: number;
   /** The case is flagged large: the request gets `largeTimeoutMs` instead of `timeoutMs`. */
   readonly large?: boolean;
@@ -56,19 +58,23 @@ export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R,
 /** The outcome of one request at the transport level. */
 export type Exchange =
   | {
+      /** The adapter answered with a valid message. */
       readonly kind: "answer";
       /** The validated response, with unsafe integers as bigints. */
       readonly message: Readonly<Record<string, unknown>>;
+      /** Milliseconds from sending the request to the answer. */
       readonly elapsedMs: number;
       /** Peak resident growth of the adapter's group during the request, in MiB, when measured. */
       readonly growthMiB?: number;
     }
   | {
+      /** What went wrong; the adapter's process group has been killed. */
       readonly kind: "crash" | "timeout" | "protocol-error" | "over-budget";
       /** One line saying what happened. */
       readonly detail: string;
       /** The adapter's stderr during the request (its tail). */
       readonly stderr: string;
+      /** Milliseconds from sending the request to the failure. */
       readonly elapsedMs: number;
     };
 
@@ -90,6 +96,7 @@ export interface Adapter {
 
 /** Thrown by {@link Adapter.start} when the handshake fails. */
 export class AdapterStartError extends Error {
+  /** Always `"AdapterStartError"`. */
   override readonly name = "AdapterStartError";
 }
 

@@ -18,6 +18,7 @@ export interface ExpectedFailure {
 
 /** Thrown when an expected-failures file cannot be used. */
 export class ExpectedFailuresError extends Error {
+  /** Always `"ExpectedFailuresError"`. */
   override readonly name = "ExpectedFailuresError";
 }
 

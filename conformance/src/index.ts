@@ -25,6 +25,7 @@ export {
   patternRegExp,
   updateExpectedFailures,
 } from "./expected-failures.ts";
+export type { ParsedLine } from "./json.ts";
 export { parseLine, stringifyLine, withoutBigints } from "./json.ts";
 export type { Judgement, Verdict } from "./judge.ts";
 export { compareHeaders, judgeRead, VERDICTS } from "./judge.ts";
@@ -32,18 +33,22 @@ export type { Io } from "./main.ts";
 export { adapterArgv, main, splitCommand } from "./main.ts";
 export type { MemoryLimitMode } from "./memory.ts";
 export { GroupMemory, groupMembers } from "./memory.ts";
-export type { OptionSpec } from "./options.ts";
+export type { ExitCodeInfo, ExitName, OptionName, OptionSpec, ParsedOptions } from "./options.ts";
 export { EXIT, EXIT_CODES, helpText, OPTIONS, parseOptions, UsageError } from "./options.ts";
 export type {
-  ByeMessage,
+  Capabilities,
   ErrorDetail,
+  Implementation,
   MessageName,
-  ReadAnswer,
+  ReadRequest,
   ReportedError,
   ReportedTensor,
   Request,
+  ShutdownRequest,
   StartedMessage,
-  WriteAnswer,
+  StartRequest,
+  WriteRequest,
+  WriteRequestData,
   WriteRequestTensor,
 } from "./protocol.ts";
 export {
@@ -54,10 +59,28 @@ export {
   validateMessage,
 } from "./protocol.ts";
 export { checkWithReference } from "./reference-check.ts";
-export type { ReportContext, RunReport, StatusCounts } from "./report.ts";
+export type {
+  AdapterInfo,
+  CorpusInfo,
+  ExpectationsInfo,
+  ReportContext,
+  RunReport,
+  RunSummary,
+  StatusCounts,
+  ToolInfo,
+} from "./report.ts";
 export { buildReport, categoriesOf, emptyCounts, STATUSES, writeFileAtomic } from "./report.ts";
+export type { OutputStream } from "./reporters/console.ts";
 export { ProgressBar, renderSummary } from "./reporters/console.ts";
 export { renderHtml } from "./reporters/html.ts";
 export { renderJunit } from "./reporters/junit.ts";
-export type { CaseResult, RunOptions, RunOutcome, Status, WrittenCheck } from "./runner.ts";
+export type {
+  CaseResult,
+  RunOptions,
+  RunOutcome,
+  Status,
+  WrittenCheck,
+  WrittenInvalid,
+  WrittenValid,
+} from "./runner.ts";
 export { FAILING_STATUSES, HarnessError, runSuite } from "./runner.ts";

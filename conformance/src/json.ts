@@ -56,7 +56,7 @@ export function withoutBigints(value: unknown): unknown {
  *
  * @param line - A line of text, without its newline.
  * @returns The parsed value and a bigint-free copy for schema validation.
- * @throws {@link SyntaxError} when the line is not one JSON text.
+ * @throws SyntaxError when the line is not one JSON text.
  * @example
  * ```ts
  * parseLine('{"shape":[18446744073709551615]}').value; // { shape: [18446744073709551615n] }

@@ -21,6 +21,7 @@ export const VERDICTS: readonly Verdict[] = [
 
 /** A judged answer: the verdict and, unless it passed, why. */
 export interface Judgement {
+  /** The verdict. */
   readonly verdict: Verdict;
   /** One line per problem found; empty on pass. */
   readonly reasons: readonly string[];

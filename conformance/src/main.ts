@@ -29,15 +29,17 @@ import type { MemoryLimitMode } from "./memory.ts";
 import { EXIT, helpText, type OptionName, parseOptions, UsageError } from "./options.ts";
 import { checkWithReference } from "./reference-check.ts";
 import { buildReport, type RunReport, writeFileAtomic } from "./report.ts";
-import { ProgressBar, renderSummary } from "./reporters/console.ts";
+import { type OutputStream, ProgressBar, renderSummary } from "./reporters/console.ts";
 import { renderHtml } from "./reporters/html.ts";
 import { renderJunit } from "./reporters/junit.ts";
 import { HarnessError, runSuite } from "./runner.ts";
 
 /** Where the command reads and writes. */
 export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Where the summary goes. */
+  readonly stdout: OutputStream;
+  /** Where diagnostics and the progress bar go. */
+  readonly stderr: OutputStream;
   /** The directory relative paths are resolved against. */
   readonly cwd: string;
   /** Aborted on SIGINT: the run stops and the partial report is written. */

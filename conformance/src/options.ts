@@ -21,8 +21,30 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
 }
 
-/** Every option of `safetensors-conformance run`. */
-export const OPTIONS = [
+/** The name of an option. */
+export type OptionName =
+  | "adapter"
+  | "one-shot"
+  | "corpus"
+  | "filter"
+  | "category"
+  | "timeout"
+  | "large-timeout"
+  | "max-line-bytes"
+  | "memory-limit"
+  | "memory-limit-mode"
+  | "expected-failures"
+  | "update-expected"
+  | "json"
+  | "junit"
+  | "html"
+  | "merge"
+  | "work-dir"
+  | "no-progress"
+  | "version"
+  | "help";
+
+const OPTION_TABLE = [
   {
     name: "adapter",
     kind: "string",
@@ -124,13 +146,26 @@ export const OPTIONS = [
   { name: "no-progress", kind: "boolean", description: "no progress bar, even on a TTY" },
   { name: "version", kind: "boolean", description: "print the harness version" },
   { name: "help", kind: "boolean", description: "print this help" },
-] as const satisfies readonly OptionSpec[];
+] as const satisfies readonly (OptionSpec & { readonly name: OptionName })[];
 
-/** The name of an option. */
-export type OptionName = (typeof OPTIONS)[number]["name"];
+/** Every option of `safetensors-conformance`, in `--help` order. */
+export const OPTIONS: readonly OptionSpec[] = OPTION_TABLE;
 
-/** The exit codes, in one table. */
-export const EXIT_CODES = [
+/** One row of the exit-code table. */
+export interface ExitCodeInfo {
+  /** The process exit status. */
+  readonly code: number;
+  /** A short name, used in code as `EXIT.<name>`. */
+  readonly name: ExitName;
+  /** What the status means, as `--help` and the README say it. */
+  readonly meaning: string;
+}
+
+/** The names of the exit codes. */
+export type ExitName = "ok" | "failures" | "usage" | "adapter" | "internal" | "interrupted";
+
+/** The exit codes, in one table: `--help` prints it and the README documents it. */
+export const EXIT_CODES: readonly ExitCodeInfo[] = [
   {
     code: 0,
     name: "ok",
@@ -146,23 +181,22 @@ export const EXIT_CODES = [
   { code: 3, name: "adapter", meaning: "the adapter could not be started or its handshake was invalid" },
   { code: 70, name: "internal", meaning: "a bug in the harness or the corpus (please open an issue)" },
   { code: 130, name: "interrupted", meaning: "interrupted by SIGINT; the partial report was written" },
-] as const;
+];
 
-/** Exit codes by name. */
-export const EXIT = Object.fromEntries(EXIT_CODES.map((e) => [e.name, e.code])) as {
-  readonly [K in (typeof EXIT_CODES)[number]["name"]]: Extract<
-    (typeof EXIT_CODES)[number],
-    { name: K }
-  >["code"];
-};
+/** Exit codes by name, from {@link EXIT_CODES}. */
+export const EXIT: Readonly<Record<ExitName, number>> = Object.fromEntries(
+  EXIT_CODES.map((e) => [e.name, e.code]),
+) as Record<ExitName, number>;
 
 /** A command-line mistake (exit code 2). */
 export class UsageError extends Error {
+  /** Always `"UsageError"`. */
   override readonly name = "UsageError";
 }
 
 /** Parsed options: strings, integers, booleans and lists, by option name. */
 export interface ParsedOptions {
+  /** The values given on the command line (defaults are not filled in). */
   readonly values: ReadonlyMap<OptionName, string | number | boolean | readonly string[]>;
 }
 
@@ -254,12 +288,13 @@ export function helpText(version: string): string {
     "",
     "Options:",
   ];
-  const width = Math.max(...OPTIONS.map((o) => o.name.length + ("arg" in o ? o.arg.length + 3 : 0))) + 4;
+  const width =
+    Math.max(...OPTIONS.map((o) => o.name.length + (o.arg === undefined ? 0 : o.arg.length + 3))) + 4;
   for (const o of OPTIONS) {
-    const left = `--${o.name}${"arg" in o ? ` <${o.arg}>` : ""}`;
+    const left = `--${o.name}${o.arg === undefined ? "" : ` <${o.arg}>`}`;
     const extra = [
-      "default" in o ? `default: ${o.default}` : "",
-      "repeatable" in o && o.repeatable ? "repeatable" : "",
+      o.default === undefined ? "" : `default: ${o.default}`,
+      o.repeatable === true ? "repeatable" : "",
     ].filter((x) => x !== "");
     lines.push(`  ${left.padEnd(width)}${o.description}${extra.length > 0 ? ` (${extra.join("; ")})` : ""}`);
   }

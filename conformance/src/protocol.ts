@@ -17,96 +17,142 @@ export const PROTOCOL_VERSION = 1;
 /** How much an adapter tells about a refusal (ERR-5). */
 export type ErrorDetail = "codes" | "stages" | "none";
 
+/** Who the implementation is, as its adapter says in `started`. */
+export interface Implementation {
+  /** The implementation's name. */
+  readonly name: string;
+  /** Its version. */
+  readonly version: string;
+  /** The language it is written in. */
+  readonly language: string;
+  /** Its home page. */
+  readonly homepage?: string;
+  /** Where its issues are tracked. */
+  readonly issues?: string;
+}
+
+/** What the implementation can do, as its adapter says in `started`. */
+export interface Capabilities {
+  /** It reads files. */
+  readonly read: boolean;
+  /** It writes files. */
+  readonly write: boolean;
+  /** The dtype tags it supports; cases using others are skipped. */
+  readonly dtypes: readonly string[];
+  /** The spec versions it implements. */
+  readonly specVersions: readonly string[];
+  /** What it reports about refusals: registry codes, stages only, or nothing. */
+  readonly errors: ErrorDetail;
+}
+
 /** The adapter's answer to `start`. */
 export interface StartedMessage {
+  /** Echoes the request's `seq` (0); absent in one-shot mode. */
   readonly seq?: number;
+  /** Always `"started"`. */
   readonly result: "started";
+  /** The protocol version the adapter speaks: 1. */
   readonly protocolVersion: 1;
-  readonly implementation: {
-    readonly name: string;
-    readonly version: string;
-    readonly language: string;
-    readonly homepage?: string;
-    readonly issues?: string;
-  };
-  readonly capabilities: {
-    readonly read: boolean;
-    readonly write: boolean;
-    readonly dtypes: readonly string[];
-    readonly specVersions: readonly string[];
-    readonly errors: ErrorDetail;
-  };
+  /** Who the implementation is. */
+  readonly implementation: Implementation;
+  /** What it can do. */
+  readonly capabilities: Capabilities;
+  /** The option taken at each implementation-defined choice; a missing one is the default. */
   readonly choices?: Readonly<Record<string, string>>;
 }
 
 /** A tensor as an adapter reports it. */
 export interface ReportedTensor {
+  /** The tensor's name. */
   readonly name: string;
+  /** Its dtype tag. */
   readonly dtype: string;
+  /** Its shape, exact (bigints above 2^53). */
   readonly shape: readonly U64[];
+  /** `[begin, end)` relative to the data buffer. */
   readonly dataOffsets: readonly [U64, U64];
+  /** Lowercase hex SHA-256 of the tensor's bytes. */
   readonly sha256: string;
 }
 
 /** A refusal as an adapter reports it. */
 export interface ReportedError {
+  /** The registry code, when the adapter declares `codes`. */
   readonly code?: string;
+  /** The validation stage, when the adapter declares `codes` or `stages`. */
   readonly stage?: string;
+  /** The library's own message. */
   readonly message: string;
-}
-
-/** An answer that any request may get. */
-export type CommonAnswer =
-  | { readonly seq?: number; readonly result: "rejected"; readonly error: ReportedError }
-  | { readonly seq?: number; readonly result: "skipped"; readonly message: string; readonly issue?: string }
-  | {
-      readonly seq?: number;
-      readonly result: "errored";
-      readonly message: string;
-      readonly context?: Readonly<Record<string, unknown>>;
-    };
-
-/** The adapter's answer to `read`. */
-export type ReadAnswer =
-  | {
-      readonly seq?: number;
-      readonly result: "accepted";
-      readonly header: {
-        readonly metadata: Readonly<Record<string, string>> | null;
-        readonly tensors: readonly ReportedTensor[];
-      };
-    }
-  | CommonAnswer;
-
-/** The adapter's answer to `write`. */
-export type WriteAnswer = { readonly seq?: number; readonly result: "written" } | CommonAnswer;
-
-/** The adapter's answer to `shutdown`. */
-export interface ByeMessage {
-  readonly seq?: number;
-  readonly result: "bye";
 }
 
 /** A tensor of a write request. */
 export interface WriteRequestTensor {
+  /** The tensor's name. */
   readonly name: string;
+  /** Its dtype (any string: write cases may ask for an unknown dtype). */
   readonly dtype: string;
+  /** Its shape. */
   readonly shape: readonly U64[];
-  readonly data: { readonly path: string; readonly offset: number; readonly length: number };
+  /** Where its bytes are: `length` bytes of the file at `path`, from `offset`. */
+  readonly data: WriteRequestData;
 }
 
-/** A request from the harness. */
-export type Request =
-  | { readonly seq: number; readonly cmd: "start"; readonly protocolVersion: 1; readonly specVersion: string }
-  | { readonly seq: number; readonly cmd: "read"; readonly path: string }
-  | {
-      readonly seq: number;
-      readonly cmd: "write";
-      readonly path: string;
-      readonly tensors: readonly WriteRequestTensor[];
-      readonly metadata: Readonly<Record<string, unknown>> | null;
-    }
-  | { readonly seq: number; readonly cmd: "shutdown" };
+/** The location of a tensor's bytes in a write request. */
+export interface WriteRequestData {
+  /** An absolute path. */
+  readonly path: string;
+  /** The first byte. */
+  readonly offset: number;
+  /** The number of bytes. */
+  readonly length: number;
+}
+
+/** A request from the harness (one schema per command in `spec/protocol/v1/`). */
+export type Request = StartRequest | ReadRequest | WriteRequest | ShutdownRequest;
+
+/** `start`: always the first request. */
+export interface StartRequest {
+  /** Always 0. */
+  readonly seq: number;
+  /** The command. */
+  readonly cmd: "start";
+  /** The protocol version the harness speaks: 1. */
+  readonly protocolVersion: 1;
+  /** The spec version of the corpus. */
+  readonly specVersion: string;
+}
+
+/** `read`: read one file and report its header and tensor digests, or refuse it. */
+export interface ReadRequest {
+  /** The sequence number the response echoes. */
+  readonly seq: number;
+  /** The command. */
+  readonly cmd: "read";
+  /** The file's absolute path. */
+  readonly path: string;
+}
+
+/** `write`: write these tensors and metadata to a new file, or refuse. */
+export interface WriteRequest {
+  /** The sequence number the response echoes. */
+  readonly seq: number;
+  /** The command. */
+  readonly cmd: "write";
+  /** The target's absolute path. */
+  readonly path: string;
+  /** The tensors, in any order. */
+  readonly tensors: readonly WriteRequestTensor[];
+  /** The metadata, or `null` for none; values may be non-strings in refusal cases. */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+}
+
+/** `shutdown`: answer `bye`, then exit 0. */
+export interface ShutdownRequest {
+  /** The sequence number the response echoes. */
+  readonly seq: number;
+  /** The command. */
+  readonly cmd: "shutdown";
+}
 
 /** The name of a protocol message schema (a file `<name>.schema.json`). */
 export type MessageName =
@@ -179,7 +225,7 @@ function describe(errors: readonly ErrorObject[] | null | undefined): string {
  * @param name - Which message it is.
  * @param message - The parsed message (bigints replaced by numbers).
  * @returns `undefined` when it is valid, else a one-line reason.
- * @throws {@link Error} when the schema itself is missing (a broken installation).
+ * @throws Error when the schema itself is missing (a broken installation).
  * @example
  * ```ts
  * validateMessage("shutdown-response", { seq: 3, result: "bye" }); // undefined
@@ -213,6 +259,7 @@ export function loadSchema(name: string): Record<string, unknown> {
 
 /** Thrown when the harness is about to send a request its own schema rejects (a harness bug). */
 export class ProtocolBugError extends Error {
+  /** Always `"ProtocolBugError"`. */
   override readonly name = "ProtocolBugError";
 }
 

@@ -5,7 +5,7 @@
 import { rename, writeFile } from "node:fs/promises";
 import type { AdapterCommand, TransportLimits } from "./adapter.ts";
 import type { ExpectedFailure } from "./expected-failures.ts";
-import type { StartedMessage } from "./protocol.ts";
+import type { Capabilities, Implementation, StartedMessage } from "./protocol.ts";
 import { type CaseResult, FAILING_STATUSES, type Status } from "./runner.ts";
 
 /** Every status, in report order. */
@@ -26,42 +26,90 @@ export type StatusCounts = Record<Status, number>;
 
 /** The JSON report of one run against one implementation. */
 export interface RunReport {
+  /** The report format's version: 1. */
   readonly reportVersion: 1;
-  readonly tool: { readonly name: string; readonly version: string };
+  /** The harness that wrote it. */
+  readonly tool: ToolInfo;
+  /** When the run started (ISO 8601). */
   readonly startedAt: string;
+  /** When it ended (ISO 8601). */
   readonly finishedAt: string;
   /** `true` when the run was interrupted before every case ran. */
   readonly partial: boolean;
-  readonly adapter: {
-    readonly argv: readonly string[];
-    readonly mode: AdapterCommand["mode"];
-    readonly restarts: number;
-    readonly notes: readonly string[];
-  };
-  readonly implementation: StartedMessage["implementation"];
-  readonly capabilities: StartedMessage["capabilities"];
+  /** How the adapter was run and how it behaved outside requests. */
+  readonly adapter: AdapterInfo;
+  /** Who the implementation is (from its handshake). */
+  readonly implementation: Implementation;
+  /** What it can do (from its handshake). */
+  readonly capabilities: Capabilities;
+  /** Its choices, with the spec's defaults filled in. */
   readonly choices: Readonly<Record<string, string>>;
+  /** The limits requests ran under. */
   readonly limits: TransportLimits;
-  readonly corpus: { readonly specVersion: string; readonly cases: number };
+  /** The corpus: its spec version and how many cases were selected. */
+  readonly corpus: CorpusInfo;
+  /** One result per case, plus one per writer round trip. */
   readonly results: readonly CaseResult[];
-  readonly summary: {
-    readonly total: number;
-    readonly byStatus: StatusCounts;
-    /** Keyed by case flag (`valid`, `malicious`, ...) and `roundtrip`. */
-    readonly byCategory: Readonly<Record<string, StatusCounts>>;
-    /** Keyed by requirement ID; a result counts for every requirement its case cites. */
-    readonly byRequirement: Readonly<Record<string, StatusCounts>>;
-    /** Writes whose valid output was not byte-identical to the canonical file. */
-    readonly layoutDeviations: number;
-  };
-  readonly expectations: {
-    readonly file: string | null;
-    readonly unexpectedPasses: readonly string[];
-    readonly expired: readonly ExpectedFailure[];
-    readonly unused: readonly ExpectedFailure[];
-  };
+  /** Counts by status, category and requirement. */
+  readonly summary: RunSummary;
+  /** What the expected-failures file did. */
+  readonly expectations: ExpectationsInfo;
   /** `true` when nothing failed, nothing passed unexpectedly, nothing expired and the run is complete. */
   readonly ok: boolean;
+}
+
+/** The harness that wrote a report. */
+export interface ToolInfo {
+  /** The package name. */
+  readonly name: string;
+  /** The package version. */
+  readonly version: string;
+}
+
+/** How the adapter was run. */
+export interface AdapterInfo {
+  /** The command line. */
+  readonly argv: readonly string[];
+  /** The mode. */
+  readonly mode: AdapterCommand["mode"];
+  /** How many times it was restarted after a failure. */
+  readonly restarts: number;
+  /** Stray output and shutdown problems. */
+  readonly notes: readonly string[];
+}
+
+/** The corpus a report covers. */
+export interface CorpusInfo {
+  /** The corpus's spec version. */
+  readonly specVersion: string;
+  /** How many cases were selected. */
+  readonly cases: number;
+}
+
+/** The counts of a report. */
+export interface RunSummary {
+  /** The number of results. */
+  readonly total: number;
+  /** Results per status. */
+  readonly byStatus: StatusCounts;
+  /** Keyed by case flag (`valid`, `malicious`, ...) and `roundtrip`. */
+  readonly byCategory: Readonly<Record<string, StatusCounts>>;
+  /** Keyed by requirement ID; a result counts for every requirement its case cites. */
+  readonly byRequirement: Readonly<Record<string, StatusCounts>>;
+  /** Writes whose valid output was not byte-identical to the canonical file. */
+  readonly layoutDeviations: number;
+}
+
+/** What the expected-failures file did in a run. */
+export interface ExpectationsInfo {
+  /** The file's path, or `null` without one. */
+  readonly file: string | null;
+  /** Result IDs listed in the file that passed. */
+  readonly unexpectedPasses: readonly string[];
+  /** Entries past their expiry date. */
+  readonly expired: readonly ExpectedFailure[];
+  /** Live entries that matched no result. */
+  readonly unused: readonly ExpectedFailure[];
 }
 
 /**
@@ -97,19 +145,33 @@ export function categoriesOf(result: CaseResult): readonly string[] {
 
 /** The inputs of {@link buildReport} besides the results. */
 export interface ReportContext {
+  /** The harness version. */
   readonly toolVersion: string;
+  /** When the run started. */
   readonly startedAt: Date;
+  /** When it ended. */
   readonly finishedAt: Date;
+  /** Whether it was interrupted. */
   readonly partial: boolean;
+  /** How the adapter was run. */
   readonly command: AdapterCommand;
+  /** How many times the adapter was restarted. */
   readonly restarts: number;
+  /** The adapter's notes (stray output, shutdown problems). */
   readonly notes: readonly string[];
+  /** The adapter's handshake. */
   readonly started: StartedMessage;
+  /** The limits requests ran under. */
   readonly limits: TransportLimits;
+  /** The corpus's spec version. */
   readonly specVersion: string;
+  /** How many cases were selected. */
   readonly caseCount: number;
+  /** The expected-failures file's path, or `null`. */
   readonly expectedFailuresFile: string | null;
+  /** Entries past their expiry date. */
   readonly expired: readonly ExpectedFailure[];
+  /** Live entries that matched no result. */
   readonly unused: readonly ExpectedFailure[];
   /** The spec's default option of each choice, filled in where the adapter declares none. */
   readonly defaultChoices: Readonly<Record<string, string>>;

@@ -30,13 +30,19 @@ export const FAILING_STATUSES: ReadonlySet<Status> = new Set<Status>([
 export interface CaseResult {
   /** The result ID: the case ID, or `<case ID>#roundtrip`. */
   readonly id: string;
+  /** The case's ID. */
   readonly caseId: string;
   /** `read` and `write` follow the case's kind; `roundtrip` writes a valid read case back. */
   readonly kind: "read" | "write" | "roundtrip";
+  /** The case's description. */
   readonly description: string;
+  /** The requirements the case exercises; the first is the primary one. */
   readonly requirements: readonly string[];
+  /** The case's flags (its categories). */
   readonly flags: readonly string[];
+  /** The verdict on the adapter's answer. */
   readonly verdict: Verdict;
+  /** The verdict after the expected-failures list is applied. */
   readonly status: Status;
   /** Why it did not pass (empty on pass). */
   readonly reasons: readonly string[];
@@ -48,6 +54,7 @@ export interface CaseResult {
   readonly choice?: string;
   /** For writes that produced a valid file: whether its bytes are the canonical ones. */
   readonly layout?: "canonical" | "deviates";
+  /** Milliseconds the request took. */
   readonly elapsedMs: number;
   /** Resident-memory growth of the adapter during the request, when measured. */
   readonly memoryGrowthMiB?: number;
@@ -58,24 +65,42 @@ export interface CaseResult {
 }
 
 /** What the reference reader says about a file a writer produced. */
-export type WrittenCheck =
-  | {
-      readonly ok: true;
-      readonly header: {
-        readonly metadata: Readonly<Record<string, string>> | null;
-        readonly tensors: readonly ReportedTensor[];
-      };
-    }
-  | { readonly ok: false; readonly code: string; readonly message: string };
+export type WrittenCheck = WrittenValid | WrittenInvalid;
+
+/** A written file the reference reader accepts. */
+export interface WrittenValid {
+  /** The file is valid. */
+  readonly ok: true;
+  /** Its header, with each tensor's SHA-256. */
+  readonly header: {
+    /** The metadata, or `null`. */
+    readonly metadata: Readonly<Record<string, string>> | null;
+    /** The tensors in layout order. */
+    readonly tensors: readonly ReportedTensor[];
+  };
+}
+
+/** A written file the reference reader rejects. */
+export interface WrittenInvalid {
+  /** The file is not valid. */
+  readonly ok: false;
+  /** The reader's error code (`unreadable` when the file could not be opened). */
+  readonly code: string;
+  /** The reader's message. */
+  readonly message: string;
+}
 
 /** Everything {@link runSuite} needs. */
 export interface RunOptions {
+  /** The adapter, constructed but not started. */
   readonly adapter: Adapter;
+  /** The cases and how to get their bytes and expected outcomes. */
   readonly corpus: CorpusSource;
   /** A scratch directory for generated inputs and written files. */
   readonly workDir: string;
   /** Reads a written file with the reference reader. Required to judge writers. */
   readonly checkWritten?: (path: string) => Promise<WrittenCheck>;
+  /** The implementation's expected failures. */
   readonly expectations?: ExpectationMatcher;
   /** Stops the run between cases (the in-flight request is cut short). */
   readonly signal?: AbortSignal;
@@ -85,6 +110,7 @@ export interface RunOptions {
 
 /** What {@link runSuite} returns. */
 export interface RunOutcome {
+  /** The adapter's answer to the first `start`. */
   readonly started: StartedMessage;
   /** The declared choices with the spec's defaults filled in. */
   readonly results: readonly CaseResult[];
@@ -94,6 +120,7 @@ export interface RunOutcome {
 
 /** Thrown when a case cannot be prepared (a harness or corpus problem, not the adapter's). */
 export class HarnessError extends Error {
+  /** Always `"HarnessError"`. */
   override readonly name = "HarnessError";
 }
 

@@ -151,9 +151,24 @@ export function renderSummary(report: RunReport): string {
   return `${out.join("\n")}\n`;
 }
 
+/** A stream the command writes to (a terminal or anything writable). */
+export interface OutputStream {
+  /**
+   * Writes text.
+   *
+   * @param text - The text.
+   * @returns Whatever the stream returns.
+   */
+  write(text: string): unknown;
+  /** Whether it is a terminal (the progress bar is drawn only there). */
+  readonly isTTY?: boolean;
+  /** The terminal's width. */
+  readonly columns?: number;
+}
+
 /** A progress bar on a TTY stream; a no-op elsewhere. */
 export class ProgressBar {
-  readonly #stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly #stream: OutputStream;
   readonly #enabled: boolean;
   #last = 0;
   #problems = 0;
@@ -162,7 +177,7 @@ export class ProgressBar {
    * @param stream - Where to draw (stderr).
    * @param enabled - Whether to draw at all (a TTY and not disabled).
    */
-  constructor(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, enabled: boolean) {
+  constructor(stream: OutputStream, enabled: boolean) {
     this.#stream = stream;
     this.#enabled = enabled;
   }
