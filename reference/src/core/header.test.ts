@@ -273,6 +273,11 @@ describe("parseHeader: structure", () => {
     expectError(() => parse(text), "invalid_metadata", { offset });
   });
 
+  it("names META-1 for a metadata value that is not a string", () => {
+    expectError(() => parse('{"__metadata__":{"k":null}}'), "invalid_metadata", { requirement: "META-1" });
+    expectError(() => parse('{"__metadata__":[]}'), "invalid_metadata", { requirement: "HDR-2" });
+  });
+
   it("treats null metadata as absent and keeps {} distinct (META-2)", () => {
     expect(parse('{"__metadata__":null}').metadata).toBeNull();
     expect(parse("{}").metadata).toBeNull();

@@ -365,7 +365,7 @@ class Scanner {
       offset,
       code,
       `${what} at header byte ${offset}${role === V_META_VALUE ? "" : where}: wrong JSON type. Expected ${ROLE_EXPECTED[role]}, got ${got}.`,
-      undefined,
+      role === V_META_VALUE ? "META-1" : undefined,
       tensor,
       got,
     );
