@@ -105,6 +105,8 @@ const STDERR_TAIL_BYTES = 8192;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const POLL_MS = 10;
 const EXIT_GRACE_MS = 200;
+/** After this many failed restarts in a row, the remaining requests are not sent. */
+const MAX_FAILED_RESTARTS = 3;
 
 function truncate(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
@@ -228,6 +230,7 @@ export class LongLivedAdapter implements Adapter {
   #alive = false;
   #closing = false;
   #starts = 0;
+  #failedStarts = 0;
   readonly notes: string[] = [];
 
   /**
@@ -520,9 +523,19 @@ export class LongLivedAdapter implements Adapter {
 
   async request(body: RequestBody, budget: RequestBudget = {}): Promise<Exchange> {
     if (!this.#alive) {
+      if (this.#failedStarts >= MAX_FAILED_RESTARTS) {
+        return {
+          kind: "crash",
+          detail: `not run: the adapter failed to restart ${MAX_FAILED_RESTARTS} times in a row`,
+          stderr: "",
+          elapsedMs: 0,
+        };
+      }
       try {
         await this.start();
+        this.#failedStarts = 0;
       } catch (error) {
+        this.#failedStarts += 1;
         this.#kill();
         return {
           kind: "crash",

@@ -116,6 +116,29 @@ describe("runSuite with a long-lived adapter", () => {
     }
   });
 
+  it("stops restarting an adapter that fails to start three times", async () => {
+    const dir = join(work, "poison");
+    const corpus = fixtureCorpus(dir, [
+      ["valid-ok", "valid"],
+      ["valid-poison", "valid"],
+      ["valid-a", "valid"],
+      ["valid-b", "valid"],
+      ["valid-c", "valid"],
+      ["valid-d", "valid"],
+    ]);
+    process.env["FAUX_POISON"] = join(dir, "valid-poison.safetensors.poisoned");
+    const adapter = new LongLivedAdapter({ argv: FAUX, mode: "long-lived" }, LIMITS);
+    try {
+      const { results } = await runSuite({ adapter, corpus, workDir: join(work, "poison-work") });
+      expect(results.map((r) => r.verdict)).toEqual(["pass", "crash", "crash", "crash", "crash", "crash"]);
+      expect(results[2]?.reasons[0]).toMatch(/could not be restarted: adapter failed to start \(crash\)/);
+      expect(results[5]?.reasons[0]).toBe("not run: the adapter failed to restart 3 times in a row");
+    } finally {
+      delete process.env["FAUX_POISON"];
+      await adapter.close();
+    }
+  });
+
   it("rejects a handshake that is not JSON", async () => {
     const corpus = fixtureCorpus(join(work, "start"), [["valid-one", "valid"]]);
     process.env["FAUX_START"] = "garbage";

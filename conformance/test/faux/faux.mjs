@@ -2,10 +2,11 @@
 // A faux adapter for testing the harness. It answers each read from a sidecar file
 // `<case>.answer.json` (the correct answer) unless the case's file name asks for a
 // misbehaviour: crash, hang, garbage, split, flood, exit-early, wrong-seq, alloc,
-// errored, bad-schema, skip, stray, big-int. Run with `start`, `read <path>` or
+// errored, bad-schema, skip, stray, poison (crash, then fail every later start when
+// FAUX_POISON names the marker file it leaves). Run with `start`, `read <path>` or
 // `write <request.json>` it acts as a one-shot adapter; with no arguments it is long-lived.
 // FAUX_START=garbage|crash|wrong-version breaks the handshake instead.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -42,7 +43,7 @@ async function handle(request, out) {
     if (mode === "garbage") {
       return "hello, I am not JSON";
     }
-    if (mode === "crash") {
+    if (mode === "crash" || (process.env.FAUX_POISON !== undefined && existsSync(process.env.FAUX_POISON))) {
       process.exit(7);
     }
     if (mode === "wrong-version") {
@@ -70,6 +71,11 @@ async function handle(request, out) {
   }
   const name = basename(request.path);
   const answer = { ...answerFor(request.path), seq };
+  if (name.includes("poison")) {
+    // Every later start of this adapter crashes: a marker file outlives the process.
+    writeFileSync(`${request.path}.poisoned`, "");
+    process.exit(9);
+  }
   if (name.includes("crash")) {
     process.kill(process.pid, "SIGSEGV");
     await new Promise(() => {});
