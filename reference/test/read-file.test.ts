@@ -45,7 +45,7 @@ describe("reading files from disk", () => {
     expect([...(await st.tensorBytes("b"))]).toEqual([16, 17, 18, 19]);
   });
 
-  it("rejects a sparse 1 GiB file whose tail is trailing bytes, reading only its header", async () => {
+  it("rejects trailing bytes of a sparse 1 GiB file from its header alone", async () => {
     // Arrange: a valid file extended with a hole of zeros.
     const path = join(dir, "sparse.safetensors");
     const file = fileOf(HEADER, 20);

@@ -366,7 +366,7 @@ describe("parseHeader: structure", () => {
   });
 
   it.each(["", " ", "a/../../etc/passwd", "https://example.com/x", "C:\\\\x", "\\u0000", "😀", "__metadata"])(
-    "exposes the name %j exactly as decoded (HDR-8, HDR-9)",
+    "exposes the name %j as decoded (HDR-8, HDR-9)",
     (raw) => {
       const name = JSON.parse(`"${raw}"`) as string;
       expect(parse(`{"${raw}":${U8}}`).tensors.map((t) => t.name)).toEqual([name]);
@@ -452,10 +452,10 @@ describe("parseHeader: layout", () => {
   });
 
   it.each([
-    ["2^32 x 2^32 (wraps to 0 in u64)", ["4294967296", "4294967296"], 0],
+    ["2^32 x 2^32 (u64: 0)", ["4294967296", "4294967296"], 0],
     ["2^64-1 x 2^64-1", ["18446744073709551615", "18446744073709551615"], 1],
-    ["2^61 x 8-byte elements", ["2305843009213693952"], 0],
-  ])("rejects a size overflow of %s instead of wrapping (SIZE-4)", (_, shape, end) => {
+    ["2^61 F64s", ["2305843009213693952"], 0],
+  ])("rejects the size overflow %s, unwrapped (SIZE-4)", (_, shape, end) => {
     const dtype = shape.length === 1 ? "F64" : "U8";
     expectError(() => parse(`{"t":${entry(dtype, shape, 0, end)}}`), "tensor_size_mismatch");
   });
@@ -465,7 +465,7 @@ describe("parseHeader: layout", () => {
     expectError(() => parse(`{"t":${entry("U8", shape, 0, 1)}}`), "tensor_size_mismatch");
   });
 
-  it("reports data_truncated when the data cannot fit in JavaScript (OFFSET-6)", () => {
+  it("reports data_truncated for data no JS source can hold (OFFSET-6)", () => {
     const end = "9007199254740993";
     expectError(() => parse(`{"t":${entry("U8", [end], 0, end)}}`), "data_truncated");
   });
