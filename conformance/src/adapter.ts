@@ -604,6 +604,9 @@ export class OneShotAdapter implements Adapter {
   #seq = 0;
   #workDir: string | undefined;
   readonly #running = new Set<ChildProcess>();
+  #startMs = 0;
+  #startMiB = 0;
+  #lastPeakMiB = 0;
   readonly notes: string[] = [];
   readonly restarts = 0;
 
@@ -617,9 +620,11 @@ export class OneShotAdapter implements Adapter {
   }
 
   async start(): Promise<StartedMessage> {
-    return checkStarted(
-      await this.#run({ seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" }, {}),
-    );
+    const exchange = await this.#run({ seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" }, {});
+    // What it costs the adapter just to start is not charged to a case's budget.
+    this.#startMs = exchange.elapsedMs;
+    this.#startMiB = this.#lastPeakMiB;
+    return checkStarted(exchange);
   }
 
   request(body: RequestBody, budget: RequestBudget = {}): Promise<Exchange> {
@@ -692,8 +697,12 @@ export class OneShotAdapter implements Adapter {
         finish({ kind, detail, stderr, elapsedMs: performance.now() - sentAt }, true);
       };
       const limit = requestTimeout(this.#limits, budget);
-      const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < limit;
-      const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : limit;
+      // A case's time budget is for the work, so the adapter's measured start-up is added.
+      const budgetMs =
+        budget.timeoutMs === undefined ? undefined : Math.ceil(budget.timeoutMs + this.#startMs);
+      const budgetTimeout = budgetMs !== undefined && budgetMs < limit;
+      const timeoutMs = budgetTimeout ? (budgetMs ?? 0) : limit;
+      this.#lastPeakMiB = 0;
       const timer = setTimeout(() => {
         fail(
           budgetTimeout ? "over-budget" : "timeout",
@@ -704,11 +713,14 @@ export class OneShotAdapter implements Adapter {
       }, timeoutMs);
       const overBudget = (): string | undefined => {
         const peak = memory?.peakMiB() ?? 0;
+        this.#lastPeakMiB = Math.max(this.#lastPeakMiB, peak);
         if (peak > this.#limits.memoryLimitMiB) {
           return `resident memory reached ${peak.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
         }
-        if (budget.memoryMiB !== undefined && peak > budget.memoryMiB) {
-          return `resident memory reached ${peak.toFixed(0)} MiB; the case allows ${budget.memoryMiB} MiB`;
+        // The budget is for the work: what the adapter needed just to answer start is not charged.
+        const growth = peak - this.#startMiB;
+        if (budget.memoryMiB !== undefined && growth > budget.memoryMiB) {
+          return `resident memory reached ${peak.toFixed(0)} MiB, ${growth.toFixed(0)} MiB above the adapter's start-up; the case allows ${budget.memoryMiB} MiB`;
         }
         return undefined;
       };

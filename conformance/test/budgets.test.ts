@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LongLivedAdapter, type TransportLimits } from "../src/adapter.ts";
+import { LongLivedAdapter, OneShotAdapter, type TransportLimits } from "../src/adapter.ts";
 import { runSuite } from "../src/runner.ts";
 import { FAUX, fixtureCorpus } from "./fixtures.ts";
 
@@ -37,6 +37,29 @@ describe("per-case budgets in rss mode", () => {
     );
     expect(results[1]?.reasons[0]).toBe("no answer within the case's 300 ms budget");
     expect(results[2]?.memoryGrowthMiB).toBeLessThan(64);
+  });
+});
+
+describe("per-case budgets in one-shot mode", () => {
+  it("charges a budget with the work, not the adapter's start-up", async () => {
+    const corpus = fixtureCorpus(join(work, "os"), [
+      ["valid-alloc-os", "valid", SMALL],
+      ["truncated-os", "truncated", { memoryMiB: 32, timeoutMs: 1000 }],
+    ]);
+    const limits: TransportLimits = {
+      timeoutMs: 5000,
+      maxLineBytes: 1 << 20,
+      memoryMode: "rss",
+      memoryLimitMiB: 4096,
+    };
+    const adapter = new OneShotAdapter({ argv: FAUX, mode: "one-shot" }, limits);
+    const { results } = await runSuite({ adapter, corpus, workDir: join(work, "os-work") });
+    await adapter.close();
+    expect(results.map((r) => [r.id, r.verdict])).toEqual([
+      ["valid-alloc-os", "over-budget"],
+      ["truncated-os", "pass"],
+    ]);
+    expect(results[0]?.reasons[0]).toMatch(/MiB above the adapter's start-up; the case allows 64 MiB$/);
   });
 });
 

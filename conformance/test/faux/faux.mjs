@@ -110,6 +110,8 @@ async function handle(request, out) {
   }
   if (name.includes("alloc")) {
     hold.push(Buffer.alloc(400 * 1024 * 1024, 1));
+    // Work on the allocation for a while, as a reader would.
+    await new Promise((r) => setTimeout(r, 100));
   }
   if (name.includes("flood")) {
     const block = "x".repeat(64 * 1024);
