@@ -125,15 +125,21 @@ export function parseDtypeTable(prose: string): ParsedDtype[] {
       .split("|")
       .slice(1, -1)
       .map((c) => c.trim());
-    const [tag, bits, kind, since, description] = cells;
+    const [tag, bits, bytes, kind, since, description] = cells;
     if (
       tag === undefined ||
       bits === undefined ||
+      bytes === undefined ||
       kind === undefined ||
       since === undefined ||
       description === undefined
     ) {
       throw new Error(`spec.md: malformed dtype row: ${row}`);
+    }
+    // The bytes column restates bits for readers of the prose; it must agree.
+    const [num, den = "1"] = bytes.split("/");
+    if (Number(num) * 8 !== Number(bits) * Number(den)) {
+      throw new Error(`spec.md: dtype ${tag}: ${bytes} bytes per element is not ${bits} bits`);
     }
     return { tag, bits: Number(bits), kind, since, description };
   });

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadSpecSources, parseRequirements, renderGenerated, SPEC_ROOT } from "../scripts/sources.ts";
+import {
+  loadSpecSources,
+  parseDtypeTable,
+  parseRequirements,
+  renderGenerated,
+  SPEC_ROOT,
+} from "../scripts/sources.ts";
 import {
   CHOICES,
   DTYPE_TAGS,
@@ -174,6 +180,13 @@ describe("dtype table", () => {
   it("is in non-decreasing alignment (whole bytes per element)", () => {
     const bits = DTYPES.map((d) => Math.ceil(d.bits / 8));
     expect(bits).toEqual([...bits].sort((a, b) => a - b));
+  });
+
+  it("rejects a bytes-per-element column that disagrees with bits", () => {
+    const table = (bytes: string): string =>
+      `<!-- dtype-table:begin -->\n| tag | bits | bytes | kind | since | d |\n| - | - | - | - | - | - |\n| F6_E2M3 | 6 | ${bytes} | float | 0.6.0 | x |\n<!-- dtype-table:end -->`;
+    expect(parseDtypeTable(table("3/4"))[0]?.bits).toBe(6);
+    expect(() => parseDtypeTable(table("1"))).toThrow(/is not 6 bits/);
   });
 
   it("names only known dtypes in the small-float value table", () => {
