@@ -38,7 +38,7 @@ export interface TransportLimits {
   readonly maxLineBytes: number;
   /** How memory is capped. */
   readonly memoryMode: MemoryLimitMode;
-  /** The cap, in MiB (resident size in `rss` mode, address space in `as` mode). */
+  /** The cap, in MiB (anonymous resident memory in `rss` mode, address space in `as` mode). */
   readonly memoryLimitMiB: number;
 }
 
@@ -46,7 +46,7 @@ export interface TransportLimits {
 export interface RequestBudget {
   /** The case's time budget: a later answer is over budget. */
   readonly timeoutMs?: number;
-  /** The case's memory budget: the group's resident growth during the request, in MiB. */
+  /** The case's memory budget: the group's anonymous-memory growth during the request, in MiB. */
   readonly memoryMiB?: number;
   /** The case is flagged large: the request gets `largeTimeoutMs` instead of `timeoutMs`. */
   readonly large?: boolean;
@@ -64,7 +64,7 @@ export type Exchange =
       readonly message: Readonly<Record<string, unknown>>;
       /** Milliseconds from sending the request to the answer. */
       readonly elapsedMs: number;
-      /** Peak resident growth of the adapter's group during the request, in MiB, when measured. */
+      /** Peak anonymous-memory growth of the adapter's group during the request, in MiB, when measured. */
       readonly growthMiB?: number;
     }
   | {
@@ -467,10 +467,10 @@ export class LongLivedAdapter implements Adapter {
 
   #overBudget(peakMiB: number, growthMiB: number, budget: RequestBudget): string | undefined {
     if (this.#limits.memoryMode === "rss" && peakMiB > this.#limits.memoryLimitMiB) {
-      return `resident memory reached ${peakMiB.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
+      return `anonymous memory reached ${peakMiB.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
     }
     if (budget.memoryMiB !== undefined && growthMiB > budget.memoryMiB) {
-      return `resident memory grew by ${growthMiB.toFixed(0)} MiB during the request; the case allows ${budget.memoryMiB} MiB`;
+      return `anonymous memory grew by ${growthMiB.toFixed(0)} MiB during the request; the case allows ${budget.memoryMiB} MiB`;
     }
     return undefined;
   }
@@ -504,9 +504,9 @@ export class LongLivedAdapter implements Adapter {
         (budget.memoryMiB !== undefined && this.#limits.memoryMode !== "off");
       if (watch && this.#memory !== undefined) {
         memory = this.#memory;
-        // The absolute limit needs no reset: the process is restarted once it is crossed,
-        // so its lifetime peak is the measure. A case budget measures growth, so it does.
-        baselineMiB = budget.memoryMiB === undefined ? 0 : memory.reset();
+        // The peak starts at what the group holds now: the absolute limit covers memory kept
+        // from earlier requests too, and a case budget is charged only with the growth.
+        baselineMiB = memory.reset();
         const probe = memory;
         poll = setInterval(() => {
           const peak = probe.peakMiB();
@@ -715,12 +715,12 @@ export class OneShotAdapter implements Adapter {
         const peak = memory?.peakMiB() ?? 0;
         this.#lastPeakMiB = Math.max(this.#lastPeakMiB, peak);
         if (peak > this.#limits.memoryLimitMiB) {
-          return `resident memory reached ${peak.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
+          return `anonymous memory reached ${peak.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
         }
         // The budget is for the work: what the adapter needed just to answer start is not charged.
         const growth = peak - this.#startMiB;
         if (budget.memoryMiB !== undefined && growth > budget.memoryMiB) {
-          return `resident memory reached ${peak.toFixed(0)} MiB, ${growth.toFixed(0)} MiB above the adapter's start-up; the case allows ${budget.memoryMiB} MiB`;
+          return `anonymous memory reached ${peak.toFixed(0)} MiB, ${growth.toFixed(0)} MiB above the adapter's start-up; the case allows ${budget.memoryMiB} MiB`;
         }
         return undefined;
       };

@@ -1,9 +1,11 @@
 /**
- * Memory accounting for an adapter's process group on Linux, from `/proc`: the resident
- * set now, and the peak since the last reset (`VmHWM`, reset through `clear_refs`), so a
- * short spike between two polls is still seen.
+ * Memory accounting for an adapter's process group on Linux, from `/proc`: the anonymous
+ * resident memory (`RssAnon`) summed over the group, sampled, with the peak of the samples
+ * kept here. Anonymous memory is what an allocation costs; pages of a memory-mapped file
+ * (`RssFile`) are the kernel's page cache, which it reclaims under pressure, so a reader that
+ * maps a large file and touches every byte is not charged for the file's size.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 
 /** How the harness caps an adapter's memory. */
 export type MemoryLimitMode = "rss" | "as" | "off";
@@ -12,16 +14,26 @@ const KIB_PER_MIB = 1024;
 
 const STATUS_BUFFER = Buffer.alloc(4096);
 
-/** Reads a `kB` field of `/proc/<pid>/status` through an open descriptor (one pread). */
-function statusField(fd: number, field: "VmRSS" | "VmHWM"): number {
+/** Parses one `kB` field of a `/proc/<pid>/status` text; `undefined` when it is absent. */
+function field(text: string, name: string): number | undefined {
+  const at = text.indexOf(`\n${name}:`);
+  if (at < 0) {
+    return undefined;
+  }
+  const from = at + name.length + 2;
+  return Number.parseInt(text.slice(from, text.indexOf("\n", from)), 10) || 0;
+}
+
+/**
+ * Reads a process's anonymous resident memory through an open `/proc/<pid>/status`
+ * descriptor (one pread), in KiB. Kernels before 4.5 have no `RssAnon`: the whole `VmRSS`
+ * is used there, which only errs high. A process that is gone counts 0.
+ */
+function anonKiB(fd: number): number {
   try {
     const n = readSync(fd, STATUS_BUFFER, 0, STATUS_BUFFER.length, 0);
     const text = STATUS_BUFFER.toString("latin1", 0, n);
-    const at = text.indexOf(`${field}:`);
-    if (at < 0) {
-      return 0;
-    }
-    return Number.parseInt(text.slice(at + field.length + 1, text.indexOf("\n", at)), 10) || 0;
+    return field(text, "RssAnon") ?? field(text, "VmRSS") ?? 0;
   } catch {
     return 0;
   }
@@ -65,14 +77,17 @@ export function groupMembers(pgid: number): number[] {
 }
 
 /**
- * Watches the memory of one process group during one request.
+ * Watches the anonymous memory of one process group during one request: each call to
+ * {@link GroupMemory.sample} sums `RssAnon` over the group's members, and the largest sum
+ * since the last {@link GroupMemory.reset} is the peak. A spike shorter than the interval
+ * between samples can be missed.
  *
  * @example
  * ```ts
  * const probe = new GroupMemory(child.pid);
- * probe.reset();
- * // ... later
- * probe.peakMiB(); // the largest resident total seen since reset
+ * const baseline = probe.reset();
+ * // ... sample every few milliseconds while the request runs
+ * probe.peakMiB() - baseline; // the growth during the request
  * ```
  */
 export class GroupMemory {
@@ -80,6 +95,7 @@ export class GroupMemory {
   /** Open `/proc/<pid>/status` descriptors of the group's members. */
   #status = new Map<number, number>();
   #lastScan = Number.NEGATIVE_INFINITY;
+  #peakKiB = 0;
 
   /**
    * @param pgid - The process group to watch.
@@ -112,37 +128,44 @@ export class GroupMemory {
     }
   }
 
-  /**
-   * Starts a new measurement: resets each member's peak to its current resident size.
-   *
-   * @returns The group's resident size now, in MiB.
-   */
-  reset(): number {
-    this.#refresh(performance.now());
-    let total = 0;
-    for (const [pid, fd] of this.#status) {
-      try {
-        writeFileSync(`/proc/${pid}/clear_refs`, "5");
-      } catch {
-        // Not permitted or gone: its peak then covers its whole life, which only errs high.
-      }
-      total += statusField(fd, "VmRSS");
-    }
-    return total / KIB_PER_MIB;
-  }
-
-  /**
-   * The group's peak resident size since the last reset, summed over its members.
-   *
-   * @returns MiB.
-   */
-  peakMiB(): number {
+  #currentKiB(): number {
     this.#refresh(performance.now());
     let total = 0;
     for (const fd of this.#status.values()) {
-      total += statusField(fd, "VmHWM");
+      total += anonKiB(fd);
     }
-    return total / KIB_PER_MIB;
+    return total;
+  }
+
+  /**
+   * Starts a new measurement: the peak becomes the group's anonymous memory now.
+   *
+   * @returns The group's anonymous resident memory now, in MiB.
+   */
+  reset(): number {
+    this.#peakKiB = this.#currentKiB();
+    return this.#peakKiB / KIB_PER_MIB;
+  }
+
+  /**
+   * Takes one sample and raises the peak if it is higher.
+   *
+   * @returns The group's anonymous resident memory now, in MiB.
+   */
+  sample(): number {
+    const now = this.#currentKiB();
+    this.#peakKiB = Math.max(this.#peakKiB, now);
+    return now / KIB_PER_MIB;
+  }
+
+  /**
+   * Takes one sample, then gives the largest sample since the last reset.
+   *
+   * @returns The peak of the group's anonymous resident memory, in MiB.
+   */
+  peakMiB(): number {
+    this.sample();
+    return this.#peakKiB / KIB_PER_MIB;
   }
 
   /** Closes the descriptors (call when the group is gone). */

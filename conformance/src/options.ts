@@ -106,7 +106,7 @@ const OPTION_TABLE = [
     kind: "string",
     arg: "mode",
     description:
-      "rss: poll the process group's resident size; as: setrlimit address space (breaks Node/V8 adapters); off",
+      "rss: sample the process group's anonymous resident memory (mapped files are not counted); as: setrlimit address space (breaks Node/V8 adapters); off",
     default: "rss",
     choices: ["rss", "as", "off"],
   },

@@ -56,7 +56,7 @@ export interface CaseResult {
   readonly layout?: "canonical" | "deviates";
   /** Milliseconds the request took. */
   readonly elapsedMs: number;
-  /** Resident-memory growth of the adapter during the request, when measured. */
+  /** Anonymous-memory growth of the adapter's process group during the request, when measured. */
   readonly memoryGrowthMiB?: number;
   /** The adapter's stderr during a failing request (its tail). */
   readonly stderr?: string;

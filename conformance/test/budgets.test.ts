@@ -33,7 +33,7 @@ describe("per-case budgets in rss mode", () => {
       ["truncated-budget", "pass"],
     ]);
     expect(results[0]?.reasons[0]).toMatch(
-      /resident memory grew by \d+ MiB during the request; the case allows 64 MiB/,
+      /^anonymous memory grew by \d+ MiB during the request; the case allows 64 MiB$/,
     );
     expect(results[1]?.reasons[0]).toBe("no answer within the case's 300 ms budget");
     expect(results[2]?.memoryGrowthMiB).toBeLessThan(64);
