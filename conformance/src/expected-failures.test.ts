@@ -24,6 +24,14 @@ describe("loadExpectedFailures", () => {
     expect(loadExpectedFailures(path)).toHaveLength(1);
   });
 
+  it("reads a flaky entry and rejects a flaky flag that is not a boolean", () => {
+    const path = join(dir, "flaky.json");
+    writeFileSync(path, JSON.stringify([{ pattern: "a#roundtrip", reason: "hash order", flaky: true }]));
+    expect(loadExpectedFailures(path)[0]?.flaky).toBe(true);
+    writeFileSync(path, JSON.stringify([{ pattern: "a#roundtrip", reason: "hash order", flaky: "yes" }]));
+    expect(() => loadExpectedFailures(path)).toThrow(/invalid expected failures/);
+  });
+
   it("rejects an entry without a reason", () => {
     const path = join(dir, "bad.json");
     writeFileSync(path, JSON.stringify([{ pattern: "a" }]));
@@ -89,5 +97,21 @@ describe("updateExpectedFailures", () => {
       { pattern: "gone-a", reason: "crash: segfault" },
       { pattern: "new-b", reason: "timeout: no answer" },
     ]);
+  });
+
+  it("keeps a flaky entry whose cases all passed this time", () => {
+    const today = new Date("2026-06-01T00:00:00Z");
+    const flaky = { pattern: "order-*", reason: "hash order", flaky: true };
+    const fixed = { pattern: "fixed-*", reason: "was broken" };
+    const updated = updateExpectedFailures(
+      [flaky, fixed],
+      [
+        { id: "order-a", verdict: "pass", reason: "" },
+        { id: "order-b", verdict: "pass", reason: "" },
+        { id: "fixed-a", verdict: "pass", reason: "" },
+      ],
+      today,
+    );
+    expect(updated).toEqual([flaky]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Per-implementation expected-failures files: `[{pattern, reason, issue?, expires?}]`.
+ * Per-implementation expected-failures files: `[{pattern, reason, issue?, flaky?, expires?}]`.
  */
 import { readFileSync } from "node:fs";
 import { validateMessage } from "./protocol.ts";
@@ -12,6 +12,13 @@ export interface ExpectedFailure {
   readonly reason: string;
   /** A link to the implementation's issue. */
   readonly issue?: string;
+  /**
+   * The case passes in some runs and fails in others: its result is `flaky` either way and
+   * does not fail the run.
+   *
+   * @defaultValue `false`
+   */
+  readonly flaky?: boolean;
   /** The last day (YYYY-MM-DD, UTC) the entry is honoured. */
   readonly expires?: string;
 }
@@ -125,7 +132,8 @@ export class ExpectationMatcher {
 
 /**
  * Computes the updated list after a run: expired entries, and entries whose matching
- * results all pass, are dropped; each failure no live entry covers gets an exact entry.
+ * results all pass, are dropped (except flaky entries, which passing does not disprove);
+ * each failure no live entry covers gets an exact entry. Kept entries are unchanged.
  *
  * @param entries - The current entries.
  * @param results - The run's results (ID, raw verdict, first reason).
@@ -162,5 +170,6 @@ export function updateExpectedFailures(
     }
   }
   added.sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
-  return [...live.filter((e) => e.failing || !e.passing).map((e) => e.entry), ...added];
+  const kept = live.filter((e) => e.entry.flaky === true || e.failing || !e.passing);
+  return [...kept.map((e) => e.entry), ...added];
 }

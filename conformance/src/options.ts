@@ -169,7 +169,8 @@ export const EXIT_CODES: readonly ExitCodeInfo[] = [
   {
     code: 0,
     name: "ok",
-    meaning: "every case passed, was skipped, or failed as the expected-failures file says",
+    meaning:
+      "every case passed, was skipped, failed as the expected-failures file says, or is listed as flaky",
   },
   {
     code: 1,

@@ -19,6 +19,7 @@ export const STATUSES: readonly Status[] = [
   "skipped",
   "expected-failure",
   "unexpected-pass",
+  "flaky",
 ];
 
 /** Counts per status. */

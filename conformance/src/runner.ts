@@ -13,8 +13,12 @@ import type { ExpectationMatcher, ExpectedFailure } from "./expected-failures.ts
 import { compareHeaders, type Judgement, judgeRead, type Verdict } from "./judge.ts";
 import type { ErrorDetail, ReportedTensor, StartedMessage, WriteRequestTensor } from "./protocol.ts";
 
-/** A verdict after the expected-failures list is applied. */
-export type Status = Verdict | "expected-failure" | "unexpected-pass";
+/**
+ * A verdict after the expected-failures list is applied: a listed case that fails is an
+ * `expected-failure`, one that passes an `unexpected-pass`, and either under a flaky entry
+ * is `flaky`.
+ */
+export type Status = Verdict | "expected-failure" | "unexpected-pass" | "flaky";
 
 /** Statuses that make a run fail. */
 export const FAILING_STATUSES: ReadonlySet<Status> = new Set<Status>([
@@ -228,7 +232,8 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
     const entry = options.expectations?.match(result.id);
     let status: Status = result.verdict;
     if (entry !== undefined && result.verdict !== "skipped") {
-      status = result.verdict === "pass" ? "unexpected-pass" : "expected-failure";
+      status =
+        entry.flaky === true ? "flaky" : result.verdict === "pass" ? "unexpected-pass" : "expected-failure";
     }
     const full: CaseResult =
       entry === undefined ? { ...result, status } : { ...result, status, expectedFailure: entry };

@@ -137,6 +137,46 @@ describe("main", () => {
     expect(again.stdout).toMatch(/2 expected-failure/);
   });
 
+  it("passes a run whose flaky cases pass or fail, and keeps the entries", async () => {
+    // Arrange
+    const corpus = fixtureCorpus(join(work, "flaky"), [
+      ["valid-ok", "valid"],
+      ["valid-garbage", "valid"],
+    ]);
+    const file = join(work, "flaky.json");
+    const entries = [
+      { pattern: "valid-ok", reason: "metadata in hash order", flaky: true },
+      { pattern: "valid-garbage", reason: "garbage now and then", flaky: true },
+    ];
+    writeFileSync(file, JSON.stringify(entries));
+    const json = join(work, "flaky-report.json");
+    const xml = join(work, "flaky-report.xml");
+    const args = ["--adapter", FAUX_ADAPTER, "--expected-failures", file];
+    // Act
+    const run = await runMain([...args, "--json", json, "--junit", xml], corpus);
+    const update = await runMain([...args, "--update-expected"], corpus);
+    // Assert
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Flaky \(2\), not counted against the run:/);
+    expect(run.stdout).toContain("? valid-ok: passed this run; metadata in hash order");
+    expect(run.stdout).toMatch(/\? valid-garbage: protocol-error \(.+\) this run; garbage now and then/);
+    expect(run.stdout).toMatch(/2 results: 2 flaky\.\nResult: PASS/);
+    const report = JSON.parse(readFileSync(json, "utf8")) as RunReport;
+    expect(validateMessage("report", report)).toBeUndefined();
+    expect(report.results.map((r) => [r.id, r.verdict, r.status])).toEqual([
+      ["valid-ok", "pass", "flaky"],
+      ["valid-garbage", "protocol-error", "flaky"],
+    ]);
+    expect(report.summary.byStatus.flaky).toBe(2);
+    expect(report.ok).toBe(true);
+    const junit = readFileSync(xml, "utf8");
+    expect(junit).toMatch(/tests="2" failures="0" errors="0" skipped="1"/);
+    expect(junit).toMatch(/name="valid-ok" time="[\d.]+"\/>/);
+    expect(junit).toMatch(/<skipped message="flaky, protocol-error this run: /);
+    expect(update.code).toBe(0);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(entries);
+  });
+
   it("fails the run on an expired entry", async () => {
     const corpus = fixtureCorpus(join(work, "expired"), [["valid-garbage", "valid"]]);
     const file = join(work, "expired.json");

@@ -102,6 +102,27 @@ describe("runSuite with a long-lived adapter", () => {
     expect(results.map((r) => r.status)).toEqual(["expected-failure", "unexpected-pass"]);
   });
 
+  it("marks results under a flaky entry flaky whether they pass or fail", async () => {
+    const corpus = fixtureCorpus(join(work, "flaky"), [
+      ["valid-flaky-garbage", "valid"],
+      ["valid-flaky-passes", "valid"],
+      ["valid-other", "valid"],
+    ]);
+    const adapter = new LongLivedAdapter({ argv: FAUX, mode: "long-lived" }, LIMITS);
+    const expectations = new ExpectationMatcher(
+      [{ pattern: "valid-flaky-*", reason: "random order", flaky: true }],
+      new Date(),
+    );
+    const { results } = await runSuite({ adapter, corpus, expectations, workDir: join(work, "flaky-work") });
+    await adapter.close();
+    expect(results.map((r) => [r.verdict, r.status])).toEqual([
+      ["protocol-error", "flaky"],
+      ["pass", "flaky"],
+      ["pass", "pass"],
+    ]);
+    expect(results[0]?.expectedFailure?.reason).toBe("random order");
+  });
+
   it("rejects a handshake that declares an unknown option of a choice", async () => {
     const corpus = fixtureCorpus(join(work, "bad-choice"), [["valid-one", "valid"]]);
     process.env["FAUX_CHOICES"] = JSON.stringify({ trailing_bytes: "sometimes" });

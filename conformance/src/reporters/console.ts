@@ -17,6 +17,7 @@ const SHORT: Record<Status, string> = {
   skipped: "skip",
   "expected-failure": "xfail",
   "unexpected-pass": "xpass",
+  flaky: "flaky",
 };
 
 const MAX_LISTED = 50;
@@ -85,6 +86,14 @@ export function renderSummary(report: RunReport): string {
     out.push("", `Expected failures (${xfails.length}):`);
     for (const r of xfails.slice(0, MAX_LISTED)) {
       out.push(`  ~ ${r.id}: ${r.expectedFailure?.reason ?? ""}`);
+    }
+  }
+  const flaky = report.results.filter((r) => r.status === "flaky");
+  if (flaky.length > 0) {
+    out.push("", `Flaky (${flaky.length}), not counted against the run:`);
+    for (const r of flaky.slice(0, MAX_LISTED)) {
+      const how = r.verdict === "pass" ? "passed" : `${r.verdict} (${r.reasons[0] ?? ""})`;
+      out.push(`  ? ${r.id}: ${how} this run; ${r.expectedFailure?.reason ?? ""}`);
     }
   }
   const skipReasons = new Map<string, number>();

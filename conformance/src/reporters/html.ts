@@ -24,7 +24,7 @@ th{background:#f3f3f3;position:sticky;top:0}
 .v{font-weight:600;white-space:nowrap}
 .pass{background:#e3f5e1}.fail,.unexpected-pass{background:#fbd9d6}
 .crash,.timeout,.protocol-error,.over-budget{background:#f9e0b5}
-.skipped{background:#eee;color:#555}.expected-failure{background:#e4e4f7}
+.skipped{background:#eee;color:#555}.expected-failure{background:#e4e4f7}.flaky{background:#f7efd4}
 .filters{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
 .why{font-size:12px;color:#333;margin:.2rem 0 0;padding-left:1rem}
 code{font-size:12px}.muted{color:#666}
@@ -60,11 +60,14 @@ function cell(result: CaseResult | undefined): string {
     `expected: ${result.expected}`,
     `actual: ${result.actual}`,
     ...result.reasons,
-    ...(result.expectedFailure === undefined ? [] : [`expected failure: ${result.expectedFailure.reason}`]),
+    ...(result.expectedFailure === undefined
+      ? []
+      : [`${result.status === "flaky" ? "flaky" : "expected failure"}: ${result.expectedFailure.reason}`]),
   ];
   const details =
     result.status === "pass" ? "" : `<ul class="why">${why.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>`;
-  return `<td class="${result.status}" title="${esc(why.join("\n"))}"><span class="v">${esc(result.status)}</span>${details}</td>`;
+  const label = result.status === "flaky" ? `flaky (${result.verdict} this run)` : result.status;
+  return `<td class="${result.status}" title="${esc(why.join("\n"))}"><span class="v">${esc(label)}</span>${details}</td>`;
 }
 
 /**

@@ -18,7 +18,8 @@ function xml(text: string): string {
 /**
  * Renders a run as JUnit XML: one test case per result. `fail` and `unexpected-pass` are
  * failures; `crash`, `timeout`, `protocol-error` and `over-budget` are errors; `skipped`
- * and `expected-failure` are skipped.
+ * and `expected-failure` are skipped; `flaky` passes when it passed this run and is
+ * skipped (with what happened) when it did not.
  *
  * @param report - The run's report.
  * @returns The XML document.
@@ -31,7 +32,8 @@ export function renderJunit(report: RunReport): string {
   const counts = report.summary.byStatus;
   const failures = counts.fail + counts["unexpected-pass"];
   const errors = counts.crash + counts.timeout + counts["protocol-error"] + counts["over-budget"];
-  const skipped = counts.skipped + counts["expected-failure"];
+  const flakyFailed = report.results.filter((r) => r.status === "flaky" && r.verdict !== "pass").length;
+  const skipped = counts.skipped + counts["expected-failure"] + flakyFailed;
   const seconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
   const name = `${report.implementation.name} ${report.implementation.version}`;
   const lines = [
@@ -56,6 +58,15 @@ export function renderJunit(report: RunReport): string {
       case "pass":
         lines.push(`${head}/>`);
         break;
+      case "flaky": {
+        if (r.verdict === "pass") {
+          lines.push(`${head}/>`);
+        } else {
+          const m = `flaky, ${r.verdict} this run: ${r.reasons[0] ?? ""}; ${r.expectedFailure?.reason ?? ""}`;
+          lines.push(`${head}>`, `      <skipped message="${xml(m)}"/>`, "    </testcase>");
+        }
+        break;
+      }
       case "fail":
       case "unexpected-pass": {
         const m =
