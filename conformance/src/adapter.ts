@@ -590,7 +590,8 @@ export class LongLivedAdapter implements Adapter {
 
 /**
  * The one-shot mode: the adapter runs once per request (`adapter start`,
- * `adapter read <path>`, `adapter write <request.json>`), prints one line and exits 0.
+ * `adapter read <path>`, `adapter write <request.json>`, `adapter decode <path> <tensor>`),
+ * prints one line and exits 0.
  *
  * @example
  * ```ts
@@ -651,6 +652,8 @@ export class OneShotAdapter implements Adapter {
         return ["start"];
       case "read":
         return ["read", request.path];
+      case "decode":
+        return ["decode", request.path, request.tensor];
       case "write": {
         this.#workDir ??= mkdtempSync(join(tmpdir(), "safetensors-oneshot-"));
         const file = join(this.#workDir, `request-${request.seq}.json`);

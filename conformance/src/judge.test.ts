@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AcceptOutcome, RejectOutcome } from "./corpus.ts";
-import { compareHeaders, judgeRead } from "./judge.ts";
+import { compareHeaders, judgeDecode, judgeRead } from "./judge.ts";
 
 const SHA = "a".repeat(64);
 const header = {
@@ -93,5 +93,27 @@ describe("judgeRead", () => {
   it("counts errored as a crash and keeps skipped", () => {
     expect(judgeRead(accept, { result: "errored", message: "boom" }, "codes").verdict).toBe("crash");
     expect(judgeRead(accept, { result: "skipped", message: "no F8" }, "codes").verdict).toBe("skipped");
+  });
+});
+
+describe("judgeDecode", () => {
+  const digest = "c".repeat(64);
+
+  it("passes the expected digest and fails another one", () => {
+    expect(judgeDecode(digest, { result: "decoded", sha256F32: digest })).toEqual({
+      verdict: "pass",
+      reasons: [],
+    });
+    expect(judgeDecode(digest, { result: "decoded", sha256F32: "d".repeat(64) })).toEqual({
+      verdict: "fail",
+      reasons: ["decoded values differ (sha256F32 expected cccccccccccc…, got dddddddddddd…)"],
+    });
+  });
+
+  it("fails a refusal, skips a skip and counts errored as a crash", () => {
+    const refused = judgeDecode(digest, { result: "rejected", error: { code: "x", message: "no" } });
+    expect(refused).toEqual({ verdict: "fail", reasons: ["refused to decode a valid tensor with x: no"] });
+    expect(judgeDecode(digest, { result: "skipped", message: "no F4" }).verdict).toBe("skipped");
+    expect(judgeDecode(digest, { result: "errored", message: "boom" }).verdict).toBe("crash");
   });
 });

@@ -181,3 +181,42 @@ export function judgeRead(
   }
   return { verdict: "pass", reasons: [] };
 }
+
+/**
+ * Judges an answer to `decode`: the digest of the decoded F32 values must be the case's.
+ *
+ * @param expectedSha256F32 - The case's `dequantized.sha256F32`.
+ * @param answer - The adapter's validated `decode` response.
+ * @returns The verdict and the reasons.
+ * @example
+ * ```ts
+ * judgeDecode(digest, { seq: 4, result: "decoded", sha256F32: digest }).verdict; // "pass"
+ * ```
+ */
+export function judgeDecode(expectedSha256F32: string, answer: Readonly<Record<string, unknown>>): Judgement {
+  const result = answer["result"];
+  if (result === "skipped") {
+    return { verdict: "skipped", reasons: [`the adapter skipped it: ${String(answer["message"])}`] };
+  }
+  if (result === "errored") {
+    return { verdict: "crash", reasons: [`the adapter errored: ${String(answer["message"])}`] };
+  }
+  if (result === "rejected") {
+    const error = answer["error"] as { code?: string; message: string };
+    return {
+      verdict: "fail",
+      reasons: [
+        `refused to decode a valid tensor${error.code === undefined ? "" : ` with ${error.code}`}: ${error.message}`,
+      ],
+    };
+  }
+  const actual = String(answer["sha256F32"]);
+  return actual === expectedSha256F32
+    ? { verdict: "pass", reasons: [] }
+    : {
+        verdict: "fail",
+        reasons: [
+          `decoded values differ (sha256F32 expected ${expectedSha256F32.slice(0, 12)}…, got ${actual.slice(0, 12)}…)`,
+        ],
+      };
+}

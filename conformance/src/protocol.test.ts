@@ -17,7 +17,7 @@ describe("protocol schemas", () => {
       (f) => f.endsWith("-request.schema.json") || f.endsWith("-response.schema.json"),
     );
     expect(names.sort()).toEqual(
-      ["read", "shutdown", "start", "write"].flatMap((c) => [
+      ["decode", "read", "shutdown", "start", "write"].flatMap((c) => [
         `${c}-request.schema.json`,
         `${c}-response.schema.json`,
       ]),
@@ -67,6 +67,26 @@ describe("protocol schemas", () => {
     expect(
       validateMessage("read-response", { seq: 3, result: "errored", message: "m", context: {} }),
     ).toBeUndefined();
+    expect(
+      validateMessage("start-response", {
+        ...STARTED,
+        capabilities: { ...STARTED.capabilities, decode: true },
+      }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("decode-request", {
+        seq: 5,
+        cmd: "decode",
+        path: "/abs/case.safetensors",
+        tensor: "w",
+      }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("decode-response", { seq: 5, result: "decoded", sha256F32: "0".repeat(64) }),
+    ).toBeUndefined();
+    expect(
+      validateMessage("decode-response", { seq: 5, result: "skipped", message: "no F4" }),
+    ).toBeUndefined();
     expect(validateMessage("shutdown-request", { seq: 4, cmd: "shutdown" })).toBeUndefined();
     expect(validateMessage("shutdown-response", { seq: 4, result: "bye" })).toBeUndefined();
   });
@@ -83,6 +103,14 @@ describe("protocol schemas", () => {
     expect(validateMessage("read-response", { seq: 1, result: "rejected", error: {} })).toBeDefined();
     expect(validateMessage("read-response", { seq: -1, result: "skipped", message: "m" })).toBeDefined();
     expect(validateMessage("shutdown-response", { seq: 1, result: "bye", extra: true })).toBeDefined();
+    expect(validateMessage("decode-request", { seq: 1, cmd: "decode", path: "/abs/f" })).toBeDefined();
+    expect(validateMessage("decode-response", { seq: 1, result: "decoded", sha256F32: "ABC" })).toBeDefined();
+    expect(
+      validateMessage("start-response", {
+        ...STARTED,
+        capabilities: { ...STARTED.capabilities, decode: "yes" },
+      }),
+    ).toBeDefined();
   });
 });
 

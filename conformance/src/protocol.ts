@@ -43,6 +43,8 @@ export interface Capabilities {
   readonly specVersions: readonly string[];
   /** What it reports about refusals: registry codes, stages only, or nothing. */
   readonly errors: ErrorDetail;
+  /** It answers `decode` requests (absent means `false`). */
+  readonly decode?: boolean;
 }
 
 /** The adapter's answer to `start`. */
@@ -108,7 +110,7 @@ export interface WriteRequestData {
 }
 
 /** A request from the harness (one schema per command in `spec/protocol/v1/`). */
-export type Request = StartRequest | ReadRequest | WriteRequest | ShutdownRequest;
+export type Request = StartRequest | ReadRequest | WriteRequest | DecodeRequest | ShutdownRequest;
 
 /** `start`: always the first request. */
 export interface StartRequest {
@@ -146,6 +148,22 @@ export interface WriteRequest {
   readonly metadata: Readonly<Record<string, unknown>> | null;
 }
 
+/**
+ * `decode`: decode every element of one tensor per spec §7.3, widen the values to
+ * little-endian F32 (row-major, NaN written as 0x7FC00000) and answer their SHA-256.
+ * Sent only to adapters that declare `capabilities.decode`.
+ */
+export interface DecodeRequest {
+  /** The sequence number the response echoes. */
+  readonly seq: number;
+  /** The command. */
+  readonly cmd: "decode";
+  /** The file's absolute path. */
+  readonly path: string;
+  /** The name of the tensor to decode. */
+  readonly tensor: string;
+}
+
 /** `shutdown`: answer `bye`, then exit 0. */
 export interface ShutdownRequest {
   /** The sequence number the response echoes. */
@@ -162,6 +180,8 @@ export type MessageName =
   | "read-response"
   | "write-request"
   | "write-response"
+  | "decode-request"
+  | "decode-response"
   | "shutdown-request"
   | "shutdown-response";
 
@@ -170,6 +190,7 @@ export const RESPONSE_SCHEMA: Readonly<Record<Request["cmd"], MessageName>> = {
   start: "start-response",
   read: "read-response",
   write: "write-response",
+  decode: "decode-response",
   shutdown: "shutdown-response",
 };
 

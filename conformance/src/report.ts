@@ -49,7 +49,7 @@ export interface RunReport {
   readonly limits: TransportLimits;
   /** The corpus: its spec version and how many cases were selected. */
   readonly corpus: CorpusInfo;
-  /** One result per case, plus one per writer round trip. */
+  /** One result per case, plus one per writer round trip and one per decode check. */
   readonly results: readonly CaseResult[];
   /** Counts by status, category and requirement. */
   readonly summary: RunSummary;
@@ -93,7 +93,7 @@ export interface RunSummary {
   readonly total: number;
   /** Results per status. */
   readonly byStatus: StatusCounts;
-  /** Keyed by case flag (`valid`, `malicious`, ...) and `roundtrip`. */
+  /** Keyed by case flag (`valid`, `malicious`, ...), `roundtrip` and `decode`. */
   readonly byCategory: Readonly<Record<string, StatusCounts>>;
   /** Keyed by requirement ID; a result counts for every requirement its case cites. */
   readonly byRequirement: Readonly<Record<string, StatusCounts>>;
@@ -127,7 +127,7 @@ export function emptyCounts(): StatusCounts {
 }
 
 /**
- * The categories a result is counted under: its case's flags, or `roundtrip`.
+ * The categories a result is counted under: its case's flags, or `roundtrip` or `decode`.
  *
  * @param result - A result.
  * @returns Category names.
@@ -137,8 +137,8 @@ export function emptyCounts(): StatusCounts {
  * ```
  */
 export function categoriesOf(result: CaseResult): readonly string[] {
-  return result.kind === "roundtrip"
-    ? ["roundtrip"]
+  return result.kind === "roundtrip" || result.kind === "decode"
+    ? [result.kind]
     : result.flags.length > 0
       ? result.flags
       : ["uncategorized"];

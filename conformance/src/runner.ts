@@ -10,7 +10,7 @@ import { CHOICES } from "@safetensors-spec/spec";
 import { type Adapter, AdapterStartError, type Exchange, type RequestBudget } from "./adapter.ts";
 import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "./corpus.ts";
 import type { ExpectationMatcher, ExpectedFailure } from "./expected-failures.ts";
-import { compareHeaders, type Judgement, judgeRead, type Verdict } from "./judge.ts";
+import { compareHeaders, type Judgement, judgeDecode, judgeRead, type Verdict } from "./judge.ts";
 import type { ErrorDetail, ReportedTensor, StartedMessage, WriteRequestTensor } from "./protocol.ts";
 
 /**
@@ -32,12 +32,15 @@ export const FAILING_STATUSES: ReadonlySet<Status> = new Set<Status>([
 
 /** The result of one case (or one writer round trip). */
 export interface CaseResult {
-  /** The result ID: the case ID, or `<case ID>#roundtrip`. */
+  /** The result ID: the case ID, `<case ID>#roundtrip` or `<case ID>#decode`. */
   readonly id: string;
   /** The case's ID. */
   readonly caseId: string;
-  /** `read` and `write` follow the case's kind; `roundtrip` writes a valid read case back. */
-  readonly kind: "read" | "write" | "roundtrip";
+  /**
+   * `read` and `write` follow the case's kind; `roundtrip` writes a valid read case back;
+   * `decode` checks the decoded values of a case whose `dequantized.scheme` is `decode`.
+   */
+  readonly kind: "read" | "write" | "roundtrip" | "decode";
   /** The case's description. */
   readonly description: string;
   /** The requirements the case exercises; the first is the primary one. */
@@ -142,6 +145,8 @@ function describeAnswer(exchange: Exchange): string {
       const header = m["header"] as { tensors: unknown[] };
       return `accepted (${header.tensors.length} tensors)`;
     }
+    case "decoded":
+      return `decoded (sha256F32 ${String(m["sha256F32"]).slice(0, 12)}…)`;
     case "rejected": {
       const e = m["error"] as { code?: string; stage?: string; message: string };
       const tag = [e.code, e.stage === undefined ? undefined : `(${e.stage})`].filter((x) => x !== undefined);
@@ -194,6 +199,41 @@ function skipReason(c: Case, started: StartedMessage, kind: "read" | "write"): s
     return `the adapter does not declare spec version ${c.specVersions.join(" or ")}`;
   }
   return undefined;
+}
+
+/** What a `decode` check asks: one tensor and the digest of its values widened to F32. */
+interface DecodeTarget {
+  /** The tensor's name. */
+  readonly tensor: string;
+  /** The case's `dequantized.sha256F32`. */
+  readonly sha256F32: string;
+}
+
+/**
+ * The decode check of a case: only read cases whose `dequantized.scheme` is `decode` have
+ * one (other schemes stay informational). The scheme covers the file's single tensor.
+ */
+function decodeTarget(c: Case, expected: AcceptOutcome | RejectOutcome): DecodeTarget | undefined {
+  const d = c.dequantized;
+  if (c.kind !== "read" || d === undefined || d.scheme !== "decode") {
+    return undefined;
+  }
+  if (expected.outcome !== "accept") {
+    // The declared choice makes the file one to refuse: there is nothing to decode.
+    return undefined;
+  }
+  const tensors = expected.header.tensors;
+  const only = tensors[0];
+  if (tensors.length !== 1 || only === undefined) {
+    throw new HarnessError(
+      `case ${c.id}: the decode scheme covers a file's single tensor, the case has ${tensors.length}`,
+    );
+  }
+  return { tensor: only.name, sha256F32: d.sha256F32 };
+}
+
+function describeDecodeExpected(target: DecodeTarget): string {
+  return `decode ${JSON.stringify(target.tensor)} to F32 with sha256F32 ${target.sha256F32.slice(0, 12)}…`;
 }
 
 /**
@@ -265,6 +305,7 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         ? `${c.expected.choice}=${choices[c.expected.choice] ?? "default"}`
         : undefined;
     const withChoice = choice === undefined ? {} : { choice };
+    const decode = decodeTarget(c, expected);
     const skip = skipReason(c, started, c.kind);
     if (skip !== undefined) {
       record({
@@ -278,6 +319,18 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         actual: "not run",
         elapsedMs: 0,
       });
+      if (decode !== undefined) {
+        record({
+          ...base,
+          id: `${c.id}#decode`,
+          kind: "decode",
+          verdict: "skipped",
+          reasons: [skip],
+          expected: describeDecodeExpected(decode),
+          actual: "not run",
+          elapsedMs: 0,
+        });
+      }
       continue;
     }
     let input: string;
@@ -315,6 +368,14 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         actual: describeAnswer(exchange),
         elapsedMs: exchange.elapsedMs,
       });
+      if (decode !== undefined) {
+        const result = await runDecode(options, c, input, decode, started);
+        if (result === undefined) {
+          partial = true;
+          break;
+        }
+        record({ ...base, ...result, id: `${c.id}#decode` });
+      }
       if (
         started.capabilities.write &&
         expected.outcome === "accept" &&
@@ -437,6 +498,45 @@ async function cancellable(
     adapter.kill();
   }
   return winner;
+}
+
+type DecodeResult = Omit<CaseResult, "status" | "id" | "caseId" | "description" | "requirements" | "flags">;
+
+/** Asks the adapter to decode a case's tensor, or skips it when the adapter cannot. */
+async function runDecode(
+  options: RunOptions,
+  c: Case,
+  input: string,
+  target: DecodeTarget,
+  started: StartedMessage,
+): Promise<DecodeResult | undefined> {
+  const common = { kind: "decode" as const, expected: describeDecodeExpected(target) };
+  if (started.capabilities.decode !== true) {
+    return {
+      ...common,
+      verdict: "skipped",
+      reasons: ["the adapter does not declare decode"],
+      actual: "not run",
+      elapsedMs: 0,
+    };
+  }
+  const exchange = await cancellable(
+    options.adapter,
+    options.signal,
+    options.adapter.request({ cmd: "decode", path: input, tensor: target.tensor }, budgetOf(c)),
+  );
+  if (exchange === undefined) {
+    return undefined;
+  }
+  const judged = judgeExchange(exchange, (answer) => judgeDecode(target.sha256F32, answer));
+  return {
+    ...common,
+    ...extras(exchange, judged),
+    verdict: judged.verdict,
+    reasons: judged.reasons,
+    actual: describeAnswer(exchange),
+    elapsedMs: exchange.elapsedMs,
+  };
 }
 
 const SENTINEL = "this file must survive a refused write\n";

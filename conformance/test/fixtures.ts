@@ -33,14 +33,42 @@ export function validFile(): { bytes: Buffer; header: ExpectedHeader } {
   };
 }
 
+/** The exact values of the 16 F4 (E2M1) codes, from the spec's table (§7.3). */
+const F4_VALUES = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
+
+/**
+ * A canonical file holding one F4 tensor `w` of shape [16] whose element i is code i,
+ * packed low nibble first (DTYPE-5), and the digest of its values widened to F32.
+ */
+export function f4CodesFile(): { bytes: Buffer; header: ExpectedHeader; sha256F32: string } {
+  const data = Buffer.from(Array.from({ length: 8 }, (_, k) => (2 * k) | ((2 * k + 1) << 4)));
+  let json = '{"w":{"dtype":"F4","shape":[16],"data_offsets":[0,8]}}';
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  const f32 = Buffer.alloc(F4_VALUES.length * 4);
+  F4_VALUES.forEach((v, i) => {
+    f32.writeFloatLE(v, i * 4);
+  });
+  return {
+    bytes: Buffer.concat([prefix, Buffer.from(json), data]),
+    header: {
+      metadata: null,
+      tensors: [{ name: "w", dtype: "F4", shape: [16], dataOffsets: [0, 8], sha256: sha256(data) }],
+    },
+    sha256F32: sha256(f32),
+  };
+}
+
 /** The kinds of fixture file. */
-export type FixtureKind = "valid" | "truncated" | "trailing" | "write" | "write-reserved";
+export type FixtureKind = "valid" | "truncated" | "trailing" | "write" | "write-reserved" | "f4-codes";
 
 function build(kind: FixtureKind): {
   bytes: Buffer;
   expected: Case["expected"];
   answer: object;
   write?: NonNullable<Case["write"]>;
+  dequantized?: NonNullable<Case["dequantized"]>;
 } {
   const valid = validFile();
   const accept: AcceptOutcome = {
@@ -52,6 +80,20 @@ function build(kind: FixtureKind): {
   switch (kind) {
     case "valid":
       return { bytes: valid.bytes, expected: accept, answer: acceptAnswer };
+    case "f4-codes": {
+      const f4 = f4CodesFile();
+      return {
+        bytes: f4.bytes,
+        expected: { outcome: "accept", header: f4.header, canonicalSha256: sha256(f4.bytes) },
+        answer: { result: "accepted", header: f4.header },
+        dequantized: {
+          scheme: "decode",
+          recipe: "Decode each F4 element per spec §7.3 and widen to F32 (NaN written as 0x7FC00000).",
+          shape: [16],
+          sha256F32: f4.sha256F32,
+        },
+      };
+    }
     case "truncated":
       return {
         bytes: Buffer.from("0800", "hex"),
@@ -109,6 +151,7 @@ const REQUIREMENTS: Record<FixtureKind, Case["requirements"]> = {
   trailing: ["OFFSET-5", "CHOICE-1"],
   write: ["WRITE-3", "WRITE-4"],
   "write-reserved": ["WRITE-2"],
+  "f4-codes": ["DTYPE-7", "DTYPE-5"],
 };
 
 /**
@@ -124,7 +167,7 @@ export function fixtureCorpus(
 ): CorpusSource {
   mkdirSync(dir, { recursive: true });
   const built: Case[] = cases.map(([id, kind, budget]) => {
-    const { bytes, expected, answer, write } = build(kind);
+    const { bytes, expected, answer, write, dequantized } = build(kind);
     const path = `${id}.safetensors`;
     writeFileSync(join(dir, path), bytes);
     writeFileSync(join(dir, `${path}.answer.json`), JSON.stringify(answer));
@@ -133,19 +176,22 @@ export function fixtureCorpus(
       description: `${kind} fixture ${id}`,
       requirements: REQUIREMENTS[kind],
       specVersions: ["1.0.0"],
-      dtypes: kind === "truncated" ? [] : ["F32"],
+      dtypes: kind === "truncated" ? [] : kind === "f4-codes" ? ["F4"] : ["F32"],
       flags:
         write !== undefined
           ? ["writer"]
-          : kind === "valid"
-            ? ["valid"]
-            : kind === "trailing"
-              ? ["implementation-defined"]
-              : ["invalid"],
+          : kind === "f4-codes"
+            ? ["valid", "quantized"]
+            : kind === "valid"
+              ? ["valid"]
+              : kind === "trailing"
+                ? ["implementation-defined"]
+                : ["invalid"],
       kind: write === undefined ? "read" : "write",
       input: { kind: "file", path, sha256: sha256(bytes), size: bytes.length },
       expected,
       ...(write === undefined ? {} : { write }),
+      ...(dequantized === undefined ? {} : { dequantized }),
       ...(budget === undefined ? {} : { budget }),
     } satisfies Case;
   });

@@ -1,7 +1,8 @@
 /**
  * The bundled adapter for the reference implementation (`@safetensors-spec/reference`).
- * Long-lived by default (NDJSON on stdin/stdout); `start`, `read <path>` or
- * `write <request.json>` runs it one-shot. `--trailing-bytes=ignore` and
+ * Long-lived by default (NDJSON on stdin/stdout); `start`, `read <path>`,
+ * `write <request.json>` or `decode <path> <tensor>` runs it one-shot. It decodes values
+ * with the reference's `decodeValues`. `--trailing-bytes=ignore` and
  * `--max-header-length=25000000` select the other options of the spec's choices.
  *
  * Run: node --conditions=@safetensors-spec/source --import tsx adapter.ts
@@ -9,13 +10,18 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { isSafetensorsError, type MetadataInput, type ReadOptions } from "@safetensors-spec/reference";
+import {
+  decodeValues,
+  isSafetensorsError,
+  type MetadataInput,
+  type ReadOptions,
+} from "@safetensors-spec/reference";
 import {
   openSafetensors,
   type TensorDescriptor,
   writeSafetensorsFile,
 } from "@safetensors-spec/reference/node";
-import { DTYPE_TAGS, type DtypeTag, SPEC_VERSIONS } from "@safetensors-spec/spec";
+import { DTYPE_TAGS, type DtypeTag, dtypeInfo, SPEC_VERSIONS } from "@safetensors-spec/spec";
 import { parseLine, stringifyLine } from "../../src/json.ts";
 import type { Request, WriteRequestTensor } from "../../src/protocol.ts";
 
@@ -79,6 +85,46 @@ async function read(path: string): Promise<Answer> {
   }
 }
 
+/** Whether every value of a dtype is exact in F32: floats up to 32 bits, integers up to 16. */
+function widensExactly(dtype: DtypeTag): boolean {
+  const { kind, bits } = dtypeInfo(dtype);
+  return kind === "float" ? bits <= 32 : kind !== "complex" && bits <= 16;
+}
+
+/** The SHA-256 of values as little-endian F32, NaN written as 0x7FC00000. */
+function f32Digest(values: ArrayLike<number>): string {
+  const out = new DataView(new ArrayBuffer(values.length * 4));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (Number.isNaN(v)) {
+      out.setUint32(i * 4, 0x7fc00000, true);
+    } else {
+      out.setFloat32(i * 4, v, true);
+    }
+  }
+  return createHash("sha256").update(new Uint8Array(out.buffer)).digest("hex");
+}
+
+async function decode(path: string, name: string): Promise<Answer> {
+  try {
+    await using file = await openSafetensors(path, readOptions);
+    const info = file.header.tensor(name);
+    if (info === undefined) {
+      return { result: "rejected", error: { message: `no tensor named ${JSON.stringify(name)}` } };
+    }
+    if (!widensExactly(info.dtype)) {
+      return { result: "skipped", message: `${info.dtype} values do not all widen exactly to F32` };
+    }
+    const values = decodeValues(info.dtype, await file.getTensorBytes(name));
+    if (!(values instanceof Float64Array)) {
+      return { result: "skipped", message: `${info.dtype} decodes to 64-bit integers` };
+    }
+    return { result: "decoded", sha256F32: f32Digest(values) };
+  } catch (error) {
+    return refusal(error) ?? errored(error);
+  }
+}
+
 function source(t: WriteRequestTensor): TensorDescriptor["data"] {
   const { path, offset, length } = t.data;
   return () => (length === 0 ? [] : createReadStream(path, { start: offset, end: offset + length - 1 }));
@@ -119,6 +165,7 @@ async function handle(request: Request): Promise<Answer> {
           dtypes: DTYPE_TAGS,
           specVersions: SPEC_VERSIONS,
           errors: "codes",
+          decode: true,
         },
         choices: { trailing_bytes: trailingBytes, max_header_length: String(maxHeaderLength) },
       };
@@ -126,19 +173,23 @@ async function handle(request: Request): Promise<Answer> {
       return read(request.path);
     case "write":
       return write(request);
+    case "decode":
+      return decode(request.path, request.tensor);
     case "shutdown":
       return { result: "bye" };
   }
 }
 
-const [command, argument] = positional;
+const [command, argument, tensor] = positional;
 if (command !== undefined) {
   const request: Request =
     command === "start"
       ? { seq: 0, cmd: "start", protocolVersion: 1, specVersion: SPEC_VERSIONS.at(-1) ?? "1.0.0" }
       : command === "read"
         ? { seq: 1, cmd: "read", path: argument ?? "" }
-        : (parseLine(readFileSync(argument ?? "", "utf8")).value as Request);
+        : command === "decode"
+          ? { seq: 1, cmd: "decode", path: argument ?? "", tensor: tensor ?? "" }
+          : (parseLine(readFileSync(argument ?? "", "utf8")).value as Request);
   process.stdout.write(`${stringifyLine(await handle(request))}\n`);
 } else {
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {

@@ -65,7 +65,7 @@ export function renderSummary(report: RunReport): string {
     `safetensors conformance: ${impl.name} ${impl.version} (${impl.language}), ${report.adapter.mode} adapter, spec ${report.corpus.specVersion}`,
   );
   out.push(
-    `  capabilities: ${[caps.read ? "read" : "", caps.write ? "write" : ""].filter((x) => x).join(", ") || "none"}; errors: ${caps.errors}; ${caps.dtypes.length} dtypes; choices: ${Object.entries(
+    `  capabilities: ${[caps.read ? "read" : "", caps.write ? "write" : "", caps.decode === true ? "decode" : ""].filter((x) => x).join(", ") || "none"}; errors: ${caps.errors}; ${caps.dtypes.length} dtypes; choices: ${Object.entries(
       report.choices,
     )
       .map(([k, v]) => `${k}=${v}`)

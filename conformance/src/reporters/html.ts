@@ -146,7 +146,7 @@ export function renderHtml(reports: readonly RunReport[]): string {
 <label>Category <select id="category"><option value="">all</option>${options([...categories].sort())}</select></label>
 <label>Verdict <select id="verdict"><option value="">all</option>${options([...STATUSES, "not-run"])}</select></label>
 <label>Search <input id="search" type="search" placeholder="case ID, text or requirement"></label>
-<span><span id="shown">${rows.size}</span> of ${rows.size} results shown (cases and writer round trips)</span>
+<span><span id="shown">${rows.size}</span> of ${rows.size} results shown (cases, writer round trips and decode checks)</span>
 </div>
 <table>
 <thead><tr><th>Case</th><th>Requirements</th>${header}</tr></thead>

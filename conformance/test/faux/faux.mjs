@@ -6,6 +6,10 @@
 // FAUX_POISON names the marker file it leaves). Run with `start`, `read <path>` or
 // `write <request.json>` it acts as a one-shot adapter; with no arguments it is long-lived.
 // FAUX_START=garbage|crash|wrong-version breaks the handshake instead.
+// FAUX_DECODE=correct|swap-nibbles declares decode and F4 and decodes F4 tensors itself,
+// `swap-nibbles` taking the high nibble first (the classic bit-order bug); `none` declares
+// F4 but not decode; unset, the adapter declares neither. `decode <path> <tensor>` runs a decode one-shot.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,14 +26,41 @@ const STARTED = {
   capabilities: {
     read: true,
     write: process.env.FAUX_WRITE === "1",
-    dtypes: ["F32", "U8", "I64"],
+    dtypes: process.env.FAUX_DECODE === undefined ? ["F32", "U8", "I64"] : ["F32", "U8", "I64", "F4"],
     specVersions: ["1.0.0"],
     errors: process.env.FAUX_ERRORS ?? "codes",
+    ...(["correct", "swap-nibbles"].includes(process.env.FAUX_DECODE ?? "") ? { decode: true } : {}),
   },
   choices: process.env.FAUX_CHOICES === undefined ? {} : JSON.parse(process.env.FAUX_CHOICES),
 };
 
 const hold = [];
+
+// The E2M1 values of the 16 F4 codes (sign, 2 exponent bits, 1 mantissa bit).
+const F4 = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
+
+/** Decodes an F4 tensor straight from the file and answers the digest of its F32 values. */
+function decodeF4(path, name, seq) {
+  const file = readFileSync(path);
+  const length = Number(file.readBigUInt64LE(0));
+  const entry = JSON.parse(file.subarray(8, 8 + length).toString("utf8"))[name];
+  if (entry === undefined) {
+    return { seq, result: "rejected", error: { message: `no tensor ${name}` } };
+  }
+  if (entry.dtype !== "F4") {
+    return { seq, result: "skipped", message: `faux decodes only F4, not ${entry.dtype}` };
+  }
+  const [begin, end] = entry.data_offsets;
+  const bytes = file.subarray(8 + length + begin, 8 + length + end);
+  const count = entry.shape.reduce((a, b) => a * b, 1);
+  const out = Buffer.alloc(count * 4);
+  const lowFirst = process.env.FAUX_DECODE !== "swap-nibbles";
+  for (let i = 0; i < count; i++) {
+    const shift = (i & 1) === (lowFirst ? 0 : 1) ? 0 : 4;
+    out.writeFloatLE(F4[(bytes[i >> 1] >> shift) & 0xf], i * 4);
+  }
+  return { seq, result: "decoded", sha256F32: createHash("sha256").update(out).digest("hex") };
+}
 
 function answerFor(path) {
   return JSON.parse(readFileSync(`${path}.answer.json`, "utf8"));
@@ -68,6 +99,9 @@ async function handle(request, out) {
     );
     writeFileSync(request.path, Buffer.concat(chunks));
     return JSON.stringify({ seq, result: "written" });
+  }
+  if (request.cmd === "decode") {
+    return JSON.stringify(decodeF4(request.path, request.tensor, seq));
   }
   const name = basename(request.path);
   const answer = { ...answerFor(request.path), seq };
@@ -136,14 +170,16 @@ async function handle(request, out) {
   return JSON.stringify(answer);
 }
 
-const [command, arg] = process.argv.slice(2);
+const [command, arg, tensor] = process.argv.slice(2);
 if (command !== undefined) {
   const request =
     command === "start"
       ? { seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" }
       : command === "read"
         ? { seq: 1, cmd: "read", path: arg }
-        : JSON.parse(readFileSync(arg, "utf8"));
+        : command === "decode"
+          ? { seq: 1, cmd: "decode", path: arg, tensor }
+          : JSON.parse(readFileSync(arg, "utf8"));
   const line = await handle(request, process.stdout);
   if (line !== undefined) {
     // One-shot answers carry no seq.
