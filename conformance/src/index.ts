@@ -28,7 +28,7 @@ export {
 export type { ParsedLine } from "./json.ts";
 export { parseLine, stringifyLine, withoutBigints } from "./json.ts";
 export type { Judgement, Verdict } from "./judge.ts";
-export { compareHeaders, judgeRead, VERDICTS } from "./judge.ts";
+export { compareHeaders, judgeDecode, judgeRead, VERDICTS } from "./judge.ts";
 export type { Io } from "./main.ts";
 export { adapterArgv, main, splitCommand } from "./main.ts";
 export type { MemoryLimitMode } from "./memory.ts";
@@ -37,6 +37,7 @@ export type { ExitCodeInfo, ExitName, OptionName, OptionSpec, ParsedOptions } fr
 export { EXIT, EXIT_CODES, helpText, OPTIONS, parseOptions, UsageError } from "./options.ts";
 export type {
   Capabilities,
+  DecodeRequest,
   ErrorDetail,
   Implementation,
   MessageName,
