@@ -5,22 +5,12 @@
 import { rename, writeFile } from "node:fs/promises";
 import type { AdapterCommand, TransportLimits } from "./adapter.ts";
 import type { ExpectedFailure } from "./expected-failures.ts";
+import { VERDICTS } from "./judge.ts";
 import type { Capabilities, Implementation, StartedMessage } from "./protocol.ts";
 import { type CaseResult, FAILING_STATUSES, type Status } from "./runner.ts";
 
-/** Every status, in report order. */
-export const STATUSES: readonly Status[] = [
-  "pass",
-  "fail",
-  "crash",
-  "timeout",
-  "protocol-error",
-  "over-budget",
-  "skipped",
-  "expected-failure",
-  "unexpected-pass",
-  "flaky",
-];
+/** Every status, in report order: the verdicts, then what expected failures make of them. */
+export const STATUSES: readonly Status[] = [...VERDICTS, "expected-failure", "unexpected-pass", "flaky"];
 
 /** Counts per status. */
 export type StatusCounts = Record<Status, number>;
