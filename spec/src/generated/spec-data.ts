@@ -444,6 +444,15 @@ export const REQUIREMENT_TABLE = [
     "text": "The order of keys in the header carries no meaning. A reader MUST accept entries and `__metadata__` in any order."
   },
   {
+    "id": "HDR-11",
+    "subject": "reader",
+    "section": "6. Header structure",
+    "keywords": [
+      "MUST"
+    ],
+    "text": "A reader MUST accept every file that meets every `file` requirement (under the options it declares, §12), and MUST expose for each entry its name, dtype tag, shape and bytes, and the metadata (META-2), exactly as the file holds them. A reader need not expose `data_offsets`; one that does MUST report those of every non-empty tensor exactly as written. A zero-size tensor has no bytes, so the offsets a reader reports for it carry no meaning and are not checked."
+  },
+  {
     "id": "DTYPE-1",
     "subject": "file",
     "section": "7.1 The dtype table",
@@ -817,6 +826,15 @@ export const REQUIREMENT_TABLE = [
       "MUST"
     ],
     "text": "A writer that writes to a file MUST replace it atomically: write a temporary file in the same directory, then rename it over the target. On failure the target MUST be unchanged and the temporary file removed."
+  },
+  {
+    "id": "WRITE-11",
+    "subject": "writer",
+    "section": "14. Writers",
+    "keywords": [
+      "MUST"
+    ],
+    "text": "A file a writer produces MUST hold exactly the tensors (names, dtype tags, shapes and bytes) and the metadata it was given, no more and no fewer."
   }
 ] as const;
 
