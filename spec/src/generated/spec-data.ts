@@ -834,7 +834,7 @@ export const REQUIREMENT_TABLE = [
     "keywords": [
       "MUST"
     ],
-    "text": "A file a writer produces MUST hold exactly the tensors (names, dtype tags, shapes and bytes) and the metadata it was given, no more and no fewer."
+    "text": "A writer MUST write any tensors and metadata that a conforming file can hold, and the file it produces MUST hold exactly the tensors (names, dtype tags, shapes and bytes) and the metadata it was given, no more and no fewer."
   }
 ] as const;
 
