@@ -1533,7 +1533,10 @@ export function parseHeader(headerBytes: Uint8Array, options?: ReadOptions): Saf
 
 /**
  * Tells whether any byte is below 0x20, four bytes at a time: `(w - 0x20202020) & ~w &
- * 0x80808080` is non-zero exactly when a byte of `w` is below 0x20.
+ * 0x80808080` is non-zero exactly when a byte of `w` is below 0x20. `bytes` may start at
+ * any offset of its buffer: the bytes before the first 4-byte boundary are checked one by
+ * one, and a word view is made only when a whole word follows that boundary (issue #8:
+ * a 0–2 byte header at an odd offset used to reach `new Uint32Array` unaligned).
  */
 function hasControlByte(bytes: Uint8Array): boolean {
   const n = bytes.length;
@@ -1544,14 +1547,19 @@ function hasControlByte(bytes: Uint8Array): boolean {
     }
     i++;
   }
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (n - i) >> 2);
-  for (let k = 0; k < words.length; k++) {
-    const w = words[k] as number;
-    if (((w - 0x20202020) & ~w & 0x80808080) !== 0) {
-      return true;
+  const count = (n - i) >> 2;
+  if (count > 0) {
+    // count > 0 means the loop above stopped at a boundary, so this view is aligned.
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, count);
+    for (let k = 0; k < count; k++) {
+      const w = words[k] as number;
+      if (((w - 0x20202020) & ~w & 0x80808080) !== 0) {
+        return true;
+      }
     }
+    i += count * 4;
   }
-  for (i += words.length * 4; i < n; i++) {
+  for (; i < n; i++) {
     if ((bytes[i] as number) < SPACE) {
       return true;
     }

@@ -120,12 +120,13 @@ class BlobFile implements SafetensorsBlob {
 /**
  * Reads and validates a whole file held in memory (all six stages, spec order).
  *
- * @param file - The file's bytes.
+ * @param file - The file's bytes: a `Uint8Array` at any offset of an `ArrayBuffer` or a
+ *   `SharedArrayBuffer`, or a whole buffer of either kind. Tensor views share its buffer.
  * @param options - Reader options (CHOICE-1, CHOICE-2).
  * @returns The header and zero-copy access to the tensors.
  * @throws {@link SafetensorsError} with the code of the first failing check: see
  *   {@link readHeaderLength}, {@link parseHeader} and {@link checkCoverage}.
- * @throws TypeError when `file` is neither a `Uint8Array` nor an `ArrayBuffer`.
+ * @throws TypeError when `file` is not a `Uint8Array`, an `ArrayBuffer` or a `SharedArrayBuffer`.
  * @example
  * ```ts
  * const st = readSafetensors(bytes);
@@ -133,14 +134,20 @@ class BlobFile implements SafetensorsBlob {
  * st.view("weight"); // Float32Array over the file's bytes
  * ```
  */
-export function readSafetensors(file: Uint8Array | ArrayBuffer, options?: ReadOptions): SafetensorsBuffer {
+export function readSafetensors(
+  file: Uint8Array | ArrayBuffer | SharedArrayBuffer,
+  options?: ReadOptions,
+): SafetensorsBuffer {
   let bytes: Uint8Array;
   if (file instanceof Uint8Array) {
     bytes = file;
-  } else if (file instanceof ArrayBuffer) {
+  } else if (
+    file instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === "function" && file instanceof SharedArrayBuffer)
+  ) {
     bytes = new Uint8Array(file);
   } else {
-    throw new TypeError("file must be a Uint8Array or an ArrayBuffer");
+    throw new TypeError("file must be a Uint8Array, an ArrayBuffer or a SharedArrayBuffer");
   }
   const n = readHeaderLength(bytes.subarray(0, PREFIX_LENGTH), bytes.length, options);
   const header = parseHeader(bytes.subarray(PREFIX_LENGTH, PREFIX_LENGTH + n), options);
