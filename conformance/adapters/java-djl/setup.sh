@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the adapter against DJL (ai.djl:api, pinned in pom.xml) from Maven Central into
+# ./target (gitignored). Needs Java 17 and Maven. A second run with nothing changed returns
+# at once; a rebuild with the artifacts already in ~/.m2 works offline (mvn -o).
+set -euo pipefail
+cd "$(dirname "$0")"
+DJL_VERSION=0.38.0
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "java-djl adapter: $tool not found (needs Java 17 and Maven)" >&2; exit 1; }
+done
+stamp="$DJL_VERSION $(cat pom.xml src/main/java/safetensors/conformance/djl/*.java | sha256sum | cut -c1-16)"
+if [ -f target/setup-stamp ] && [ "$(cat target/setup-stamp)" = "$stamp" ]; then
+  echo "java-djl adapter: ai.djl:api $DJL_VERSION (already built)"
+  exit 0
+fi
+mvn -q -B package
+echo "$stamp" > target/setup-stamp
+echo "java-djl adapter: ai.djl:api $DJL_VERSION"
