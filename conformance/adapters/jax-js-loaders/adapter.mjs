@@ -21,7 +21,8 @@ const U64_MAX = 2n ** 64n - 1n;
 const MAX_FILE_BYTES = 2 ** 31;
 
 // The dtypes `parse` has a typed array for; any other tag is refused ("Unsupported dtype").
-const DTYPES = ["F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"];
+// Not F16: its Float16Array does not exist in Node 20, so parse throws a ReferenceError.
+const DTYPES = ["F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"];
 
 // Error messages of `parse` -> stage, code.
 const MESSAGES = [
@@ -126,8 +127,14 @@ async function read(path) {
       const why = `shape of ${JSON.stringify(name)} is not a list of integers in the u64 range`;
       return { result: "accepted", unrepresentable: why, raw: rawOf(file) };
     }
-    const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const begin = t.data.byteOffset - dataStart;
+    if (begin < 0) {
+      // A missing or non-numeric begin offset gives NaN, which the typed-array constructor
+      // reads as 0: the view starts at the file's first byte, inside the prefix and header.
+      const why = `the view of ${JSON.stringify(name)} starts ${-begin} bytes before the data buffer`;
+      return { result: "accepted", unrepresentable: why, raw: rawOf(file) };
+    }
+    const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     tensors.push({
       name,
       dtype: t.dtype,

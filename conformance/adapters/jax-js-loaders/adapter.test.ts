@@ -52,7 +52,7 @@ afterAll(() => {
 });
 
 describe("start", () => {
-  it("reports the pinned version, read only, stages and the 12 dtypes it has typed arrays for", async () => {
+  it("reports the pinned version, read only, stages and its dtypes but F16 (no Float16Array in Node 20)", async () => {
     const started = await oneShot("start");
     expect(started).toMatchObject({
       result: "started",
@@ -60,7 +60,7 @@ describe("start", () => {
       capabilities: { read: true, write: false, errors: "stages" },
       choices: { trailing_bytes: "ignore", max_header_length: "100000000" },
     });
-    expect((started["capabilities"] as { dtypes: string[] }).dtypes).toHaveLength(12);
+    expect((started["capabilities"] as { dtypes: string[] }).dtypes).toHaveLength(11);
   });
 });
 
