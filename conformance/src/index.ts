@@ -59,7 +59,7 @@ export {
   protocolSchemaDir,
   validateMessage,
 } from "./protocol.ts";
-export { checkWithReference } from "./reference-check.ts";
+export { canonicalPrefix, checkWithReference } from "./reference-check.ts";
 export type {
   AdapterInfo,
   CorpusInfo,

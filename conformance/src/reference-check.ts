@@ -2,8 +2,9 @@
  * Reading a file a writer produced with the reference reader, to judge writers.
  */
 import { createHash } from "node:crypto";
-import { isSafetensorsError } from "@safetensors-spec/reference";
+import { isSafetensorsError, serializeHeader, type TensorSpec } from "@safetensors-spec/reference";
 import { openSafetensors } from "@safetensors-spec/reference/node";
+import type { ExpectedHeader } from "./corpus.ts";
 import type { WrittenCheck } from "./runner.ts";
 
 /**
@@ -38,4 +39,24 @@ export async function checkWithReference(path: string): Promise<WrittenCheck> {
     }
     return { ok: false, code: "unreadable", message: (error as Error).message };
   }
+}
+
+/**
+ * The prefix and header of the canonical file (WRITE-3..WRITE-8) for a header's tensors and
+ * metadata, as the reference writer lays them out.
+ *
+ * @param header - The tensors (name, dtype, shape) and metadata.
+ * @returns The 8-byte prefix followed by the padded header.
+ * @example
+ * ```ts
+ * canonicalPrefix({ metadata: null, tensors: [] }); // the bytes of an empty file's prefix and `{}` header
+ * ```
+ */
+export function canonicalPrefix(header: ExpectedHeader): Uint8Array {
+  const specs = header.tensors.map((t) => ({
+    name: t.name,
+    dtype: t.dtype as TensorSpec["dtype"],
+    shape: t.shape.map((d) => (typeof d === "bigint" ? d : Number(d))),
+  }));
+  return serializeHeader(specs, { metadata: header.metadata }).bytes;
 }

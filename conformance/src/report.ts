@@ -81,11 +81,16 @@ export interface CorpusInfo {
 export interface RunSummary {
   /** The number of results. */
   readonly total: number;
+  /** Results that were run, not skipped; a run with none does not pass. */
+  readonly executed: number;
   /** Results per status. */
   readonly byStatus: StatusCounts;
   /** Keyed by case flag (`valid`, `malicious`, ...), `roundtrip` and `decode`. */
   readonly byCategory: Readonly<Record<string, StatusCounts>>;
-  /** Keyed by requirement ID; a result counts for every requirement its case cites. */
+  /**
+   * Keyed by requirement ID: a result that breaks requirements counts for those it breaks
+   * (the reason it failed), any other result for every requirement its case cites.
+   */
   readonly byRequirement: Readonly<Record<string, StatusCounts>>;
   /** Writes whose valid output was not byte-identical to the canonical file. */
   readonly layoutDeviations: number;
@@ -191,7 +196,7 @@ export function buildReport(results: readonly CaseResult[], context: ReportConte
       byCategory[category] ??= emptyCounts();
       byCategory[category][r.status] += 1;
     }
-    for (const id of r.requirements) {
+    for (const id of r.breaks.length > 0 ? r.breaks : r.requirements) {
       byRequirement[id] ??= emptyCounts();
       byRequirement[id][r.status] += 1;
     }
@@ -201,6 +206,8 @@ export function buildReport(results: readonly CaseResult[], context: ReportConte
   }
   const unexpectedPasses = results.filter((r) => r.status === "unexpected-pass").map((r) => r.id);
   const failing = results.some((r) => FAILING_STATUSES.has(r.status));
+  // A run in which every case was skipped checked nothing, and does not pass.
+  const executed = results.filter((r) => r.verdict !== "skipped").length;
   return {
     reportVersion: 1,
     tool: { name: "@safetensors-spec/conformance", version: context.toolVersion },
@@ -219,14 +226,14 @@ export function buildReport(results: readonly CaseResult[], context: ReportConte
     limits: context.limits,
     corpus: { specVersion: context.specVersion, cases: context.caseCount },
     results,
-    summary: { total: results.length, byStatus, byCategory, byRequirement, layoutDeviations },
+    summary: { total: results.length, executed, byStatus, byCategory, byRequirement, layoutDeviations },
     expectations: {
       file: context.expectedFailuresFile,
       unexpectedPasses,
       expired: context.expired,
       unused: context.unused,
     },
-    ok: !failing && context.expired.length === 0 && !context.partial,
+    ok: !failing && executed > 0 && context.expired.length === 0 && !context.partial,
   };
 }
 

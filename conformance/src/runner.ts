@@ -10,7 +10,16 @@ import { CHOICES } from "@safetensors-spec/spec";
 import { type Adapter, AdapterStartError, type Exchange, type RequestBudget } from "./adapter.ts";
 import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "./corpus.ts";
 import type { ExpectationMatcher, ExpectedFailure } from "./expected-failures.ts";
-import { compareHeaders, type Judgement, judgeDecode, judgeRead, type Verdict } from "./judge.ts";
+import {
+  type Difference,
+  headerDifferences,
+  type Judgement,
+  judgeDecode,
+  judgeRead,
+  requirementsOf,
+  type Verdict,
+} from "./judge.ts";
+import { layoutDeviation } from "./layout.ts";
 import type { ErrorDetail, ReportedTensor, StartedMessage, WriteRequestTensor } from "./protocol.ts";
 
 /**
@@ -53,6 +62,11 @@ export interface CaseResult {
   readonly status: Status;
   /** Why it did not pass (empty on pass). */
   readonly reasons: readonly string[];
+  /**
+   * The requirements this result breaks, charged by the reason it failed (empty on pass
+   * and skip, and for protocol errors, which are the adapter's fault).
+   */
+  readonly breaks: readonly string[];
   /** The expected outcome in words, e.g. `reject trailing_bytes (coverage)`. */
   readonly expected: string;
   /** What the adapter did, in words. */
@@ -107,6 +121,11 @@ export interface RunOptions {
   readonly workDir: string;
   /** Reads a written file with the reference reader. Required to judge writers. */
   readonly checkWritten?: (path: string) => Promise<WrittenCheck>;
+  /**
+   * The prefix and header of the canonical file holding a header's tensors and metadata,
+   * to say where a valid written file departs from it.
+   */
+  readonly canonicalPrefix?: (header: ExpectedHeader) => Uint8Array;
   /** The implementation's expected failures. */
   readonly expectations?: ExpectationMatcher;
   /** Stops the run between cases (the in-flight request is cut short). */
@@ -315,6 +334,7 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         kind: c.kind,
         verdict: "skipped",
         reasons: [skip],
+        breaks: [],
         expected: describeExpected(expected),
         actual: "not run",
         elapsedMs: 0,
@@ -326,6 +346,7 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
           kind: "decode",
           verdict: "skipped",
           reasons: [skip],
+          breaks: [],
           expected: describeDecodeExpected(decode),
           actual: "not run",
           elapsedMs: 0,
@@ -349,8 +370,11 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         partial = true;
         break;
       }
-      const judged = judgeExchange(exchange, (answer) =>
-        judgeRead(expected, answer, started.capabilities.errors),
+      const judged = noDeclaredSkip(
+        judgeExchange(exchange, readFailure(c, expected), (answer) =>
+          judgeRead(expected, answer, started.capabilities.errors, c.requirements),
+        ),
+        expected.outcome === "accept" ? "HDR-11" : "LIMIT-3",
       );
       const reasons =
         judged.verdict === "fail" && choice !== undefined
@@ -364,6 +388,7 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         kind: "read",
         verdict: judged.verdict,
         reasons,
+        breaks: judged.breaks,
         expected: describeExpected(expected),
         actual: describeAnswer(exchange),
         elapsedMs: exchange.elapsedMs,
@@ -451,23 +476,77 @@ function extras(exchange: Exchange, judged: Judgement): { memoryGrowthMiB?: numb
   if (exchange.kind === "answer" && exchange.growthMiB !== undefined) {
     out.memoryGrowthMiB = Math.round(exchange.growthMiB * 10) / 10;
   }
-  if (exchange.kind !== "answer" && exchange.stderr.trim() !== "") {
-    out.stderr = exchange.stderr.slice(-2000);
-  } else if (judged.verdict === "crash" && exchange.kind === "answer") {
-    const context = exchange.message["context"];
-    if (context !== undefined) {
-      out.stderr = JSON.stringify(context).slice(0, 2000);
-    }
+  if (judged.verdict === "pass" || judged.verdict === "skipped") {
+    return out;
+  }
+  // Every failing, crashing or errored result shows what the adapter said on stderr, and
+  // an errored answer its context.
+  const parts: string[] = [];
+  if (exchange.kind === "answer" && exchange.message["context"] !== undefined) {
+    parts.push(JSON.stringify(exchange.message["context"]).slice(0, 2000));
+  }
+  const stderr = exchange.stderr ?? "";
+  if (stderr.trim() !== "") {
+    parts.push(stderr.slice(-2000));
+  }
+  if (parts.length > 0) {
+    out.stderr = parts.join("\n");
   }
   return out;
 }
 
+/**
+ * An adapter that answers `skipped` to a request within its declared capabilities (the
+ * case's dtypes and spec version are declared, and read, write or decode is) has not
+ * done what it declared: that is a failure of the requirement the request checks, not
+ * a skip. Otherwise a run could pass by skipping everything. Cases outside the declared
+ * capabilities are skipped by the harness before any request is sent.
+ */
+function noDeclaredSkip(judged: Judgement, requirement: string): Judgement {
+  if (judged.verdict !== "skipped") {
+    return judged;
+  }
+  return {
+    verdict: "fail",
+    reasons: [`skipped a case within its declared capabilities (${judged.reasons[0] ?? "no reason given"})`],
+    breaks: [requirement],
+  };
+}
+
+/** The requirement a transport failure breaks, by what the request was. */
+type FailureRequirement = (kind: Exclude<Exchange["kind"], "answer">) => string[];
+
+/**
+ * For a read: a protocol error is the adapter's fault and breaks no requirement; a budget
+ * case (PREFIX-4, LIMIT-2) breaks the requirement it cites; otherwise a crash, hang or
+ * memory blow-up on a file to reject breaks LIMIT-3, and on a valid file HDR-11 (a crash)
+ * or LIMIT-2 (too slow or too big).
+ */
+function readFailure(c: Case, expected: AcceptOutcome | RejectOutcome): FailureRequirement {
+  return (kind) => {
+    if (kind === "protocol-error") {
+      return [];
+    }
+    if (kind === "over-budget" || kind === "timeout") {
+      const budgeted = c.requirements.find((r) => r === "PREFIX-4" || r === "LIMIT-2");
+      if (budgeted !== undefined && c.budget !== undefined) {
+        return [budgeted];
+      }
+    }
+    if (expected.outcome === "reject") {
+      return ["LIMIT-3"];
+    }
+    return kind === "crash" ? ["HDR-11"] : ["LIMIT-2"];
+  };
+}
+
 function judgeExchange(
   exchange: Exchange,
+  failure: FailureRequirement,
   judge: (answer: Readonly<Record<string, unknown>>) => Judgement,
 ): Judgement {
   if (exchange.kind !== "answer") {
-    return { verdict: exchange.kind, reasons: [exchange.detail] };
+    return { verdict: exchange.kind, reasons: [exchange.detail], breaks: failure(exchange.kind) };
   }
   return judge(exchange.message);
 }
@@ -516,6 +595,7 @@ async function runDecode(
       ...common,
       verdict: "skipped",
       reasons: ["the adapter does not declare decode"],
+      breaks: [],
       actual: "not run",
       elapsedMs: 0,
     };
@@ -528,12 +608,20 @@ async function runDecode(
   if (exchange === undefined) {
     return undefined;
   }
-  const judged = judgeExchange(exchange, (answer) => judgeDecode(target.sha256F32, answer));
+  const judged = noDeclaredSkip(
+    judgeExchange(
+      exchange,
+      (kind) => (kind === "protocol-error" ? [] : ["DTYPE-7"]),
+      (answer) => judgeDecode(target.sha256F32, answer),
+    ),
+    "DTYPE-7",
+  );
   return {
     ...common,
     ...extras(exchange, judged),
     verdict: judged.verdict,
     reasons: judged.reasons,
+    breaks: judged.breaks,
     actual: describeAnswer(exchange),
     elapsedMs: exchange.elapsedMs,
   };
@@ -575,77 +663,151 @@ async function runWrite(
     actual: describeAnswer(exchange),
     elapsedMs: exchange.elapsedMs,
   };
+  // What a writer breaks by not doing what was asked: a refusal case it did not refuse
+  // breaks WRITE-1 (or the WRITE-n that names that refusal); a valid input it did not
+  // write breaks WRITE-11.
+  const refusalRequirement =
+    c.requirements.find((r) => /^WRITE-\d+$/.test(r) && r !== "WRITE-1" && r !== "WRITE-10") ?? "WRITE-1";
+  const notDone = expected.outcome === "accept" ? "WRITE-11" : refusalRequirement;
   if (exchange.kind !== "answer") {
-    const judged: Judgement = { verdict: exchange.kind, reasons: [exchange.detail] };
-    return { ...common, ...extras(exchange, judged), verdict: judged.verdict, reasons: judged.reasons };
+    const judged: Judgement = {
+      verdict: exchange.kind,
+      reasons: [exchange.detail],
+      breaks: exchange.kind === "protocol-error" ? [] : [notDone],
+    };
+    return { ...common, ...extras(exchange, judged), ...judgedFields(judged) };
   }
   const m = exchange.message;
   const result = m["result"];
   if (result === "skipped" || result === "errored") {
     const judged = judgeRead(expected, m, "none");
-    return { ...common, ...extras(exchange, judged), verdict: judged.verdict, reasons: judged.reasons };
+    const charged = noDeclaredSkip(
+      { ...judged, breaks: judged.verdict === "crash" ? [notDone] : [] },
+      notDone,
+    );
+    return { ...common, ...extras(exchange, charged), ...judgedFields(charged) };
   }
   if (expected.outcome === "reject") {
     const after = await readFile(out, "utf8").catch(() => undefined);
-    const untouched = after === SENTINEL ? [] : ["the existing target file was changed (WRITE-10)"];
+    const changed: Difference[] =
+      after === SENTINEL
+        ? []
+        : [{ reason: "the existing target file was changed or removed", requirement: "WRITE-10" }];
     if (result === "written") {
-      return {
-        ...common,
+      const judged: Judgement = {
         verdict: "fail",
-        reasons: [`wrote input that must be refused with ${expected.code}`, ...untouched],
+        reasons: [`wrote input that must be refused with ${expected.code}`, ...changed.map((d) => d.reason)],
+        breaks: [notDone, ...requirementsOf(changed)],
       };
+      return { ...common, ...extras(exchange, judged), ...judgedFields(judged) };
     }
-    const judged = judgeRead(expected, m, errors);
-    const reasons = [...judged.reasons, ...untouched];
-    return { ...common, verdict: reasons.length === 0 ? "pass" : "fail", reasons };
+    // A refusal with the wrong code or stage is a refusal that does not say what is wrong
+    // (WRITE-1 asks for the refusal with its registered code); it is not a WRITE-10 failure.
+    const refused = judgeRead(expected, m, errors, c.requirements);
+    const reasons = [...refused.reasons, ...changed.map((d) => d.reason)];
+    const judged: Judgement = {
+      verdict: reasons.length === 0 ? "pass" : "fail",
+      reasons,
+      breaks: [...(refused.verdict === "pass" ? [] : ["WRITE-1"]), ...requirementsOf(changed)],
+    };
+    return { ...common, ...extras(exchange, judged), ...judgedFields(judged) };
   }
   if (result === "rejected") {
     const e = m["error"] as { code?: string; message: string };
-    return {
-      ...common,
+    const judged: Judgement = {
       verdict: "fail",
       reasons: [`refused to write${e.code === undefined ? "" : ` (${e.code})`}: ${e.message}`],
+      breaks: ["WRITE-11"],
     };
+    return { ...common, ...extras(exchange, judged), ...judgedFields(judged) };
   }
-  return { ...common, ...(await judgeWritten(options, out, expected)) };
+  const written = await judgeWritten(options, out, expected);
+  return { ...common, ...extras(exchange, written), ...judgedFields(written), ...layoutOf(written) };
+}
+
+function judgedFields(j: Judgement): {
+  verdict: Verdict;
+  reasons: readonly string[];
+  breaks: readonly string[];
+} {
+  return { verdict: j.verdict, reasons: j.reasons, breaks: j.breaks };
+}
+
+function layoutOf(j: WrittenJudgement): { layout?: "canonical" | "deviates" } {
+  return j.layout === undefined ? {} : { layout: j.layout };
+}
+
+interface WrittenJudgement extends Judgement {
+  readonly layout?: "canonical" | "deviates";
 }
 
 async function judgeWritten(
   options: RunOptions,
   out: string,
   expected: AcceptOutcome,
-): Promise<{ verdict: Verdict; reasons: string[]; layout?: "canonical" | "deviates" }> {
+): Promise<WrittenJudgement> {
   const sha = await fileSha256(out).catch(() => undefined);
   if (sha === undefined) {
-    return { verdict: "fail", reasons: ["answered written, but there is no file at the path"] };
+    return {
+      verdict: "fail",
+      reasons: ["answered written, but there is no file at the path"],
+      breaks: ["WRITE-11"],
+    };
   }
   if (sha === expected.canonicalSha256) {
-    return { verdict: "pass", reasons: [], layout: "canonical" };
+    return { verdict: "pass", reasons: [], breaks: [], layout: "canonical" };
   }
   const check = options.checkWritten === undefined ? undefined : await options.checkWritten(out);
   if (check === undefined) {
-    return { verdict: "fail", reasons: ["the written file is not the canonical file"], layout: "deviates" };
+    return {
+      verdict: "fail",
+      reasons: ["the written file is not the canonical file"],
+      breaks: ["WRITE-3"],
+      layout: "deviates",
+    };
   }
   if (!check.ok) {
     return {
       verdict: "fail",
       reasons: [`wrote a file the reference reader rejects with ${check.code}: ${check.message}`],
+      breaks: ["WRITE-1"],
     };
   }
-  const differences = compareHeaders(withoutOffsets(expected.header), {
+  const differences = headerDifferences(withoutOffsets(expected.header), {
     metadata: check.header.metadata,
     tensors: check.header.tensors.map((t) => ({ ...t, dataOffsets: [0, 0] as const })),
-  });
+  }).map((d) => ({ ...d, requirement: "WRITE-11" }));
   if (differences.length > 0) {
-    return { verdict: "fail", reasons: differences };
+    return { verdict: "fail", reasons: differences.map((d) => d.reason), breaks: ["WRITE-11"] };
   }
+  const deviation =
+    options.canonicalPrefix === undefined
+      ? undefined
+      : layoutDeviation(await readStart(out), options.canonicalPrefix(expected.header));
   return {
     verdict: "fail",
     layout: "deviates",
     reasons: [
-      "the file is valid and holds the right tensors, but its bytes are not the canonical layout (WRITE-3..WRITE-8)",
+      deviation?.reason ??
+        "the file is valid and holds the right tensors, but its bytes are not the canonical layout (WRITE-3..WRITE-8)",
     ],
+    breaks: [deviation?.requirement ?? "WRITE-3"],
   };
+}
+
+/** The first bytes of a file: enough for its prefix and a header of up to 16 MiB. */
+async function readStart(path: string): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const prefix = Buffer.alloc(8);
+    await handle.read(prefix, 0, 8, 0);
+    const n = Math.min(Number(prefix.readBigUInt64LE(0)), 16 * 1024 * 1024);
+    const bytes = Buffer.alloc(8 + n);
+    await handle.read(bytes, 0, 8 + n, 0);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
 }
 
 function withoutOffsets(header: ExpectedHeader): ExpectedHeader {

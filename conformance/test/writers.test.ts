@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LongLivedAdapter, OneShotAdapter, type TransportLimits } from "../src/adapter.ts";
-import { checkWithReference } from "../src/reference-check.ts";
+import { canonicalPrefix, checkWithReference } from "../src/reference-check.ts";
 import { runSuite } from "../src/runner.ts";
 import { FAUX, fixtureCorpus, REFERENCE } from "./fixtures.ts";
 
@@ -34,6 +34,7 @@ describe("the reference adapter", () => {
       corpus,
       workDir: join(work, "ref-work"),
       checkWritten: checkWithReference,
+      canonicalPrefix,
     });
     await adapter.close();
     expect(started.implementation.name).toBe("@safetensors-spec/reference");
@@ -62,6 +63,7 @@ describe("the reference adapter", () => {
       corpus,
       workDir: join(work, "ref-os-work"),
       checkWritten: checkWithReference,
+      canonicalPrefix,
     });
     await adapter.close();
     expect(started.choices?.["trailing_bytes"]).toBe("ignore");
@@ -86,6 +88,7 @@ describe("writer judging", () => {
         corpus,
         workDir: join(work, "faux-w-work"),
         checkWritten: checkWithReference,
+        canonicalPrefix,
       });
       expect(results.map((r) => [r.id, r.verdict])).toEqual([
         ["valid-w", "pass"],

@@ -27,6 +27,7 @@ const result = (status: CaseResult["status"]): CaseResult => ({
     status === "expected-failure" || status === "unexpected-pass" || status === "flaky" ? "fail" : status,
   status,
   reasons: [],
+  breaks: [],
   expected: "accept",
   actual: "accepted",
   elapsedMs: 0,

@@ -22,6 +22,16 @@ const SHORT: Record<Status, string> = {
 
 const MAX_LISTED = 50;
 
+/** Failing statuses from the most to the least severe, for the order of the failure list. */
+const SEVERITY: readonly Status[] = [
+  "crash",
+  "timeout",
+  "over-budget",
+  "protocol-error",
+  "fail",
+  "unexpected-pass",
+];
+
 function row(label: string, counts: StatusCounts, width: number): string {
   return `  ${label.padEnd(width)}${STATUSES.map((s) => String(counts[s]).padStart(SHORT[s].length + 2)).join("")}`;
 }
@@ -31,8 +41,13 @@ function heading(title: string, width: number): string {
 }
 
 function describeFailure(r: CaseResult): string[] {
-  const requirement = r.requirements[0] === undefined ? "" : ` [${r.requirements.join(", ")}]`;
-  const lines = [`  ✗ ${r.status.padEnd(16)} ${r.id}${requirement}`, `      ${r.description}`];
+  const breaks =
+    r.breaks.length > 0
+      ? ` breaks ${r.breaks.join(", ")}`
+      : r.verdict === "protocol-error"
+        ? " (the adapter broke the protocol, spec/protocol/v1)"
+        : "";
+  const lines = [`  ✗ ${r.status.padEnd(16)} ${r.id}${breaks}`, `      ${r.description}`];
   lines.push(`      expected: ${r.expected}`, `      actual:   ${r.actual}`);
   for (const reason of r.reasons) {
     lines.push(`      - ${reason}`);
@@ -71,14 +86,27 @@ export function renderSummary(report: RunReport): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(", ")}`,
   );
-  const problems = report.results.filter((r) => FAILING_STATUSES.has(r.status));
+  // The worst first: crashes, timeouts and budget overruns, then protocol errors, then
+  // wrong answers and unexpected passes; the corpus order within each.
+  const severity = (r: CaseResult): number => SEVERITY.indexOf(r.status);
+  const problems = report.results
+    .filter((r) => FAILING_STATUSES.has(r.status))
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => severity(a.r) - severity(b.r) || a.i - b.i)
+    .map(({ r }) => r);
   if (problems.length > 0) {
-    out.push("", `Failures (${problems.length}):`);
+    const cut = problems.length > MAX_LISTED;
+    out.push(
+      "",
+      cut
+        ? `Failures (${problems.length}; the first ${MAX_LISTED} are listed, crashes and timeouts first; --json has them all):`
+        : `Failures (${problems.length}):`,
+    );
     for (const r of problems.slice(0, MAX_LISTED)) {
       out.push(...describeFailure(r));
     }
-    if (problems.length > MAX_LISTED) {
-      out.push(`  … and ${problems.length - MAX_LISTED} more (write them all with --json)`);
+    if (cut) {
+      out.push(`  … and ${problems.length - MAX_LISTED} more, not listed here (write them all with --json)`);
     }
   }
   const xfails = report.results.filter((r) => r.status === "expected-failure");
@@ -129,7 +157,7 @@ export function renderSummary(report: RunReport): string {
   out.push(
     troubled.length === 0
       ? `  all ${requirements.length} requirements cited by the cases: no failures`
-      : `  the other ${requirements.length - troubled.length} of ${requirements.length} requirements cited by the cases: no failures`,
+      : `  the other ${requirements.length - troubled.length} of ${requirements.length} requirements: no failures (a failure counts for the requirement it breaks)`,
   );
   const notes = [...report.adapter.notes];
   if (report.adapter.restarts > 0) {
@@ -142,6 +170,9 @@ export function renderSummary(report: RunReport): string {
   }
   for (const e of report.expectations.unused) {
     notes.push(`expected-failures entry ${JSON.stringify(e.pattern)} matches no case`);
+  }
+  if (report.summary.executed === 0 && report.summary.total > 0) {
+    notes.push("nothing was checked: every case was skipped, so the run does not pass");
   }
   if (report.summary.layoutDeviations > 0) {
     notes.push(`${report.summary.layoutDeviations} writes produced valid files in a non-canonical layout`);

@@ -56,10 +56,13 @@ function cell(result: CaseResult | undefined): string {
   if (result === undefined) {
     return '<td class="muted">not run</td>';
   }
+  const breaks = result.breaks ?? [];
   const why = [
+    ...(breaks.length > 0 ? [`breaks ${breaks.join(", ")}`] : []),
     `expected: ${result.expected}`,
     `actual: ${result.actual}`,
     ...result.reasons,
+    ...(result.stderr === undefined ? [] : [`stderr: ${result.stderr.slice(-600)}`]),
     ...(result.expectedFailure === undefined
       ? []
       : [`${result.status === "flaky" ? "flaky" : "expected failure"}: ${result.expectedFailure.reason}`]),
@@ -98,6 +101,13 @@ export function renderHtml(reports: readonly RunReport[]): string {
     }
     for (const id of r.requirements) {
       cited.add(id);
+    }
+  }
+  for (const report of reports) {
+    for (const r of report.results) {
+      for (const id of r.breaks ?? []) {
+        cited.add(id);
+      }
     }
   }
   const header = reports

@@ -46,7 +46,8 @@ export function renderJunit(report: RunReport): string {
     const detail = xml(
       [
         r.description,
-        `requirements: ${r.requirements.join(", ")}`,
+        ...(r.breaks.length > 0 ? [`breaks: ${r.breaks.join(", ")}`] : []),
+        `requirements cited by the case: ${r.requirements.join(", ")}`,
         `expected: ${r.expected}`,
         `actual: ${r.actual}`,
         ...r.reasons,
