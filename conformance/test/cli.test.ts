@@ -129,14 +129,12 @@ describe("main", () => {
     expect(first.stdout).toMatch(/unexpected-pass\s+valid-ok/);
     expect(first.stdout).toMatch(/remove it from the expected-failures list/);
     const update = await runMain([...args, "--update-expected"], corpus);
-    console.log("DEBUG1", update.stderr);
     expect(update.code).toBe(0);
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual([
       { pattern: "valid-garbage", reason: "prints garbage" },
       { pattern: "valid-hang", reason: "timeout: no answer within 800 ms (LIMIT-2)" },
     ]);
     const again = await runMain(args, corpus);
-    console.log("DEBUG", again.stderr, again.stdout);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/2 expected-failure/);
   });
@@ -159,7 +157,6 @@ describe("main", () => {
     // Act
     const run = await runMain([...args, "--json", json, "--junit", xml], corpus);
     const update = await runMain([...args, "--update-expected"], corpus);
-    console.log("DEBUG1", update.stderr);
     // Assert
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Flaky \(2\), not counted against the run:/);
