@@ -24,9 +24,12 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(CORPUS, "manifest.json"), "utf8")) as Manifest;
-const FILES: readonly { readonly id: string; readonly bytes: Uint8Array<ArrayBuffer> }[] = manifest.cases
-  .filter((c) => c.input !== null && c.input.path.endsWith(".safetensors"))
-  .map((c) => ({ id: c.id, bytes: new Uint8Array(readFileSync(join(CORPUS, c.input?.path ?? ""))) }));
+const FILES: readonly { readonly id: string; readonly bytes: Uint8Array<ArrayBuffer> }[] =
+  manifest.cases.flatMap((c) =>
+    c.input?.path.endsWith(".safetensors") === true
+      ? [{ id: c.id, bytes: new Uint8Array(readFileSync(join(CORPUS, c.input.path))) }]
+      : [],
+  );
 
 type Kind = "ArrayBuffer" | "SharedArrayBuffer";
 

@@ -78,7 +78,6 @@ export interface SafetensorsHeader {
 }
 
 const MAX_DEPTH = LIMITS.maxNestingDepth;
-const U64_MAX = LIMITS.maxInteger;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const BIG_MAX_SAFE = BigInt(MAX_SAFE);
 /** Above this numel every tensor's size exceeds 2^64−1 bytes, so the product can stop growing (LIMIT-2). */
@@ -292,14 +291,19 @@ class Scanner {
   // Result of the last scanNumber.
   numStatus = NUM_OK;
   numValue: Dim = 0;
+  /** The last bigint made, and its digits' count and head and tail values (see integer()). */
+  lastBig: bigint | undefined = undefined;
+  lastBigLength = 0;
+  lastBigHead = 0;
+  lastBigTail = 0;
 
   // Structure state.
   ok = true;
   error: StructureError | undefined = undefined;
   nextRole = V_IGNORE;
   metaSeen = false;
-  metadata: Record<string, string> | null = null;
-  metaKey = "";
+  /** The metadata's keys and values as ranges of the text; null while `__metadata__` is absent or null. */
+  meta: MetaTable | null = null;
   /** Tensor names seen so far, for duplicate detection. */
   readonly names = new NameSet();
   /** Every entry in document order (while no structure error is recorded). */
@@ -371,7 +375,9 @@ class Scanner {
     const where = role === V_TOP || role === V_META ? "" : ` in tensor ${quote(this.eName)}`;
     const tensor = role === V_TOP || role === V_META || role === V_META_VALUE ? undefined : this.eName;
     const what =
-      role === V_META_VALUE ? `Invalid metadata value for key ${quote(this.metaKey)}` : ROLE_WHAT[role];
+      role === V_META_VALUE
+        ? `Invalid metadata value for key ${quote((this.meta as MetaTable).lastKey(this.s))}`
+        : ROLE_WHAT[role];
     this.structure(
       offset,
       code,
@@ -528,42 +534,7 @@ class Scanner {
 
   /** The decoded value of the last scanned string. */
   stringValue(): string {
-    const s = this.s;
-    const end = this.strEnd;
-    if (!this.strEscaped) {
-      return s.slice(this.strStart, end);
-    }
-    let out = "";
-    let seg = this.strStart;
-    let i = seg;
-    while (i < end) {
-      if (s.charCodeAt(i) !== BACKSLASH) {
-        i++;
-        continue;
-      }
-      out += s.slice(seg, i);
-      const c = s.charCodeAt(i + 1);
-      if (c === LOWER_U) {
-        out += String.fromCharCode(this.hex4(i + 2));
-        i += 6;
-      } else {
-        out +=
-          c === 0x62
-            ? "\b"
-            : c === 0x66
-              ? "\f"
-              : c === 0x6e
-                ? "\n"
-                : c === 0x72
-                  ? "\r"
-                  : c === 0x74
-                    ? "\t"
-                    : s[i + 1];
-        i += 2;
-      }
-      seg = i;
-    }
-    return out + s.slice(seg, end);
+    return decodeString(this.s, this.strStart, this.strEnd, this.strEscaped);
   }
 
   /** Which entry field the last scanned string names (an F_* bit, 0 for none), without allocating. */
@@ -625,13 +596,21 @@ class Scanner {
     }
     const intStart = i;
     let c = s.charCodeAt(i);
+    // head: the value of the first 15 digits; tail: the value of the rest (read to 20).
+    let head = 0;
+    let tail = 0;
     if (c === ZERO) {
       c = s.charCodeAt(++i);
     } else if (c > ZERO && c <= NINE) {
-      c = s.charCodeAt(++i);
-      while (c >= ZERO && c <= NINE) {
+      const headEnd = i + 15;
+      do {
+        if (i < headEnd) {
+          head = head * 10 + (c - ZERO);
+        } else {
+          tail = tail * 10 + (c - ZERO);
+        }
         c = s.charCodeAt(++i);
-      }
+      } while (c >= ZERO && c <= NINE);
     } else {
       this.syntax(i, "invalid number", "a digit");
     }
@@ -659,27 +638,55 @@ class Scanner {
       } while (isDigit(c));
     }
     if (status === NUM_OK) {
-      const len = intEnd - intStart;
-      if (len <= 15) {
-        let v = 0;
-        for (let k = intStart; k < intEnd; k++) {
-          v = v * 10 + (s.charCodeAt(k) - ZERO);
-        }
-        this.numValue = v;
-      } else if (len <= 20) {
-        const big = BigInt(s.slice(intStart, intEnd));
-        if (big > U64_MAX) {
-          status = NUM_TOO_LARGE;
-        } else {
-          this.numValue = big <= BigInt(MAX_SAFE) ? Number(big) : big;
-        }
-      } else {
-        // No leading zeros, so 21 digits or more is at least 10^20 > 2^64−1.
-        status = NUM_TOO_LARGE;
-      }
+      status = this.integer(intStart, intEnd, head, tail);
     }
     this.numStatus = status;
     return i;
+  }
+
+  /**
+   * Sets numValue to the plain integer `s[start, end)` (digits, no leading zero): a number
+   * up to 2^53−1, a bigint above. `head` is the value of its first 15 digits and `tail`
+   * that of the rest, both exact doubles (the caller computed them while scanning, and
+   * `tail` only matters up to 20 digits), so the bounds are decided without a bigint.
+   * Returns NUM_TOO_LARGE above 2^64−1.
+   */
+  integer(start: number, end: number, head: number, tail: number): number {
+    const len = end - start;
+    if (len <= 15) {
+      this.numValue = head;
+      return NUM_OK;
+    }
+    if (len > 20) {
+      // No leading zeros, so 21 digits or more is at least 10^20 > 2^64−1.
+      return NUM_TOO_LARGE;
+    }
+    // 2^53−1 = 900719925474099|1 and 2^64−1 = 184467440737095|51615 (head|tail).
+    if (len === 16 && (head < 900719925474099 || (head === 900719925474099 && tail <= 1))) {
+      this.numValue = head * 10 + tail;
+      return NUM_OK;
+    }
+    if (len === 20 && (head > 184467440737095 || (head === 184467440737095 && tail > 51615))) {
+      return NUM_TOO_LARGE;
+    }
+    // Above 2^53−1: a bigint. The last one is reused for the same digits, so a header
+    // that repeats one large dimension makes one bigint.
+    if (
+      this.lastBig !== undefined &&
+      len === this.lastBigLength &&
+      head === this.lastBigHead &&
+      tail === this.lastBigTail
+    ) {
+      this.numValue = this.lastBig;
+    } else {
+      const big = BigInt(this.s.slice(start, end));
+      this.lastBig = big;
+      this.lastBigLength = len;
+      this.lastBigHead = head;
+      this.lastBigTail = tail;
+      this.numValue = big;
+    }
+    return NUM_OK;
   }
 
   /** Matches a literal (`true`, `false`, `null`); returns the index after it. */
@@ -737,11 +744,15 @@ class Scanner {
         break;
       }
       case C_META: {
-        const key = this.stringValue();
-        if (Object.hasOwn(this.metadata as object, key)) {
-          this.duplicate(offset, key, "JSON-10");
+        // The key stays a range of the text: no string is made for it (issue #8: a header
+        // of millions of keys cost 12 times its size when each became a property).
+        const start = this.strStart;
+        const end = this.strEnd;
+        const escaped = this.strEscaped;
+        const hash = escaped ? hashDecoded(this.s, start, end) : hashString(this.s, start, end);
+        if (!(this.meta as MetaTable).add(this.s, start, end, escaped, hash)) {
+          this.duplicate(offset, decodeString(this.s, start, end, escaped), "JSON-10");
         }
-        this.metaKey = key;
         this.nextRole = V_META_VALUE;
         break;
       }
@@ -794,7 +805,7 @@ class Scanner {
         return C_TOP;
       }
       if (role === V_META) {
-        this.metadata = Object.create(null) as Record<string, string>;
+        this.meta = new MetaTable();
         return C_META;
       }
       if (role === V_ENTRY) {
@@ -858,7 +869,7 @@ class Scanner {
   /** Applies the structure rules to a string value. */
   onString(role: number, offset: number): void {
     if (role === V_META_VALUE) {
-      (this.metadata as Record<string, string>)[this.metaKey] = this.stringValue();
+      (this.meta as MetaTable).setValue(this.strStart, this.strEnd, this.strEscaped);
     } else if (role === V_DTYPE) {
       const known = this.strEscaped ? undefined : this.knownTag();
       if (known !== undefined) {
@@ -940,7 +951,7 @@ class Scanner {
   /**
    * Fast path for a tensor entry written the usual way: `{"dtype":"TAG","shape":[...],
    * "data_offsets":[b,e]}` with JSON whitespace anywhere but before a colon, plain
-   * integers of at most 15 digits and a known tag. It only reads; on any deviation it returns -1 and the general path
+   * integers of at most 2^64−1 and a known tag. It only reads; on any deviation it returns -1 and the general path
    * parses the entry again, so errors and their precedence are the general path's alone.
    *
    * @returns The index after the entry's `}`, or -1.
@@ -1043,7 +1054,7 @@ class Scanner {
     return i + 1;
   }
 
-  /** Reads a plain integer of 1 to 15 digits at i into numValue; returns the index after it, or -1. */
+  /** Reads a plain integer of at most 2^64−1 at i into numValue; returns the index after it, or -1. */
   fastInt(i: number): number {
     const s = this.s;
     let c = s.charCodeAt(i);
@@ -1056,16 +1067,21 @@ class Scanner {
       return i + 1;
     }
     const start = i;
-    let v = 0;
+    const headEnd = i + 15;
+    let head = 0;
+    let tail = 0;
     while (c >= ZERO && c <= NINE) {
-      v = v * 10 + (c - ZERO);
+      if (i < headEnd) {
+        head = head * 10 + (c - ZERO);
+      } else {
+        tail = tail * 10 + (c - ZERO);
+      }
       c = s.charCodeAt(++i);
     }
-    if (i === start || i - start > 15 || c === DOT || c === LOWER_E || c === UPPER_E) {
+    if (i === start || c === DOT || c === LOWER_E || c === UPPER_E) {
       return -1;
     }
-    this.numValue = v;
-    return i;
+    return this.integer(start, i, head, tail) === NUM_OK ? i : -1;
   }
 
   /** Tells whether the ASCII literal occurs at index i. */
@@ -1382,10 +1398,205 @@ function hashString(s: string, start: number, end: number): number {
   if (i < end) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   }
-  // murmur3's finaliser spreads every input bit over the low bits used as the slot.
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return finish(h);
+}
+
+/** murmur3's finaliser: spreads every input bit over the low bits used as the slot. */
+function finish(hash: number): number {
+  let h = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
+}
+
+/** The code unit an escape `\x` stands for (x not `u`). */
+function escapeUnit(c: number): number {
+  return c === 0x62 ? 0x08 : c === 0x66 ? 0x0c : c === 0x6e ? LF : c === 0x72 ? CR : c === 0x74 ? TAB : c;
+}
+
+/**
+ * {@link hashString} of the decoded value of the validated string body `s[start, end)`,
+ * computed over the escapes without decoding them into a string.
+ */
+function hashDecoded(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ HASH_SEED;
+  let pending = -1;
+  let i = start;
+  while (i < end) {
+    let c = s.charCodeAt(i);
+    if (c === BACKSLASH) {
+      const e = s.charCodeAt(i + 1);
+      if (e === LOWER_U) {
+        c = hex4At(s, i + 2);
+        i += 6;
+      } else {
+        c = escapeUnit(e);
+        i += 2;
+      }
+    } else {
+      i++;
+    }
+    if (pending < 0) {
+      pending = c;
+    } else {
+      h = Math.imul(h ^ (pending | (c << 16)), 0x01000193);
+      pending = -1;
+    }
+  }
+  if (pending >= 0) {
+    h = Math.imul(h ^ pending, 0x01000193);
+  }
+  return finish(h);
+}
+
+/** The value of 4 hex digits known to be valid. */
+function hex4At(s: string, i: number): number {
+  return (
+    (hexValue(s.charCodeAt(i)) << 12) |
+    (hexValue(s.charCodeAt(i + 1)) << 8) |
+    (hexValue(s.charCodeAt(i + 2)) << 4) |
+    hexValue(s.charCodeAt(i + 3))
+  );
+}
+
+/** The decoded value of the validated string body `s[start, end)` (quotes excluded). */
+function decodeString(s: string, start: number, end: number, escaped: boolean): string {
+  if (!escaped) {
+    return s.slice(start, end);
+  }
+  let out = "";
+  let seg = start;
+  let i = start;
+  while (i < end) {
+    if (s.charCodeAt(i) !== BACKSLASH) {
+      i++;
+      continue;
+    }
+    out += s.slice(seg, i);
+    const c = s.charCodeAt(i + 1);
+    if (c === LOWER_U) {
+      out += String.fromCharCode(hex4At(s, i + 2));
+      i += 6;
+    } else {
+      out += String.fromCharCode(escapeUnit(c));
+      i += 2;
+    }
+    seg = i;
+  }
+  return out + s.slice(seg, end);
+}
+
+/**
+ * The metadata while the header is validated: each entry's key and value as ranges of
+ * the header text, and an insert-only hash set of the keys for duplicate detection. The
+ * strings, and the object {@link SafetensorsHeader.metadata} returns, are made only when
+ * the metadata is first read.
+ */
+class MetaTable {
+  /** Per entry: key start, key end, value start, value end (string indexes, quotes excluded). */
+  ranges = new Int32Array(64);
+  /** Per entry: bit 0 when the key has escapes, bit 1 when the value has. */
+  flags = new Uint8Array(16);
+  count = 0;
+  slots = new Int32Array(32); // entry index + 1; 0 = empty
+  hashes = new Int32Array(32);
+
+  /** Adds the key `s[start, end)`; returns false if an equal key (after decoding) is present. */
+  add(s: string, start: number, end: number, escaped: boolean, hash: number): boolean {
+    if ((this.count + 1) * 2 > this.slots.length) {
+      this.grow();
+    }
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const held = this.slots[slot] as number;
+      if (held === 0) {
+        break;
+      }
+      if (this.hashes[slot] === hash && this.sameKey(s, held - 1, start, end, escaped)) {
+        return false;
+      }
+      slot = (slot + 1) & mask;
+    }
+    const k = this.count;
+    if (4 * k + 4 > this.ranges.length) {
+      const ranges = new Int32Array(this.ranges.length * 2);
+      ranges.set(this.ranges);
+      this.ranges = ranges;
+      const flags = new Uint8Array(this.flags.length * 2);
+      flags.set(this.flags);
+      this.flags = flags;
+    }
+    this.ranges[4 * k] = start;
+    this.ranges[4 * k + 1] = end;
+    this.flags[k] = escaped ? 1 : 0;
+    this.slots[slot] = k + 1;
+    this.hashes[slot] = hash;
+    this.count = k + 1;
+    return true;
+  }
+
+  /** Sets the value of the last key added. */
+  setValue(start: number, end: number, escaped: boolean): void {
+    const k = this.count - 1;
+    this.ranges[4 * k + 2] = start;
+    this.ranges[4 * k + 3] = end;
+    if (escaped) {
+      this.flags[k] = (this.flags[k] as number) | 2;
+    }
+  }
+
+  sameKey(s: string, k: number, start: number, end: number, escaped: boolean): boolean {
+    const kStart = this.ranges[4 * k] as number;
+    const kEnd = this.ranges[4 * k + 1] as number;
+    const kEscaped = ((this.flags[k] as number) & 1) !== 0;
+    if (!escaped && !kEscaped && end - start !== kEnd - kStart) {
+      return false;
+    }
+    return decodeString(s, kStart, kEnd, kEscaped) === decodeString(s, start, end, escaped);
+  }
+
+  /** The last key added, decoded. */
+  lastKey(s: string): string {
+    const k = this.count - 1;
+    return decodeString(
+      s,
+      this.ranges[4 * k] as number,
+      this.ranges[4 * k + 1] as number,
+      ((this.flags[k] as number) & 1) !== 0,
+    );
+  }
+
+  /** The metadata as a null-prototype object, keys in document order. */
+  build(s: string): Record<string, string> {
+    const out = Object.create(null) as Record<string, string>;
+    const r = this.ranges;
+    for (let k = 0; k < this.count; k++) {
+      const f = this.flags[k] as number;
+      const key = decodeString(s, r[4 * k] as number, r[4 * k + 1] as number, (f & 1) !== 0);
+      out[key] = decodeString(s, r[4 * k + 2] as number, r[4 * k + 3] as number, (f & 2) !== 0);
+    }
+    return out;
+  }
+
+  grow(): void {
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
+    this.slots = new Int32Array(oldSlots.length * 2);
+    this.hashes = new Int32Array(oldSlots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let k = 0; k < oldSlots.length; k++) {
+      const held = oldSlots[k] as number;
+      if (held !== 0) {
+        const hash = oldHashes[k] as number;
+        let slot = hash & mask;
+        while (this.slots[slot] !== 0) {
+          slot = (slot + 1) & mask;
+        }
+        this.slots[slot] = held;
+        this.hashes[slot] = hash;
+      }
+    }
+  }
 }
 
 /**
@@ -1448,20 +1659,35 @@ class Header implements SafetensorsHeader {
   readonly headerLength: number;
   readonly dataStart: number;
   readonly dataLength: number;
-  readonly metadata: Readonly<Record<string, string>> | null;
+  /** An own, enumerable accessor (defined in the constructor) that builds the object once. */
+  declare readonly metadata: Readonly<Record<string, string>> | null;
   readonly tensors: readonly TensorInfo[];
   #byName: ReadonlyMap<string, TensorInfo> | undefined = undefined;
 
   constructor(
     headerLength: number,
     dataLength: number,
-    metadata: Record<string, string> | null,
+    text: string,
+    meta: MetaTable | null,
     tensors: readonly TensorInfo[],
   ) {
     this.headerLength = headerLength;
     this.dataStart = 8 + headerLength;
     this.dataLength = dataLength;
-    this.metadata = metadata;
+    // The metadata object is built on first read, from the header text held until then:
+    // validating a header of millions of keys makes no string for them.
+    let source: { text: string; meta: MetaTable } | null = meta === null ? null : { text, meta };
+    let metadata: Record<string, string> | null = null;
+    Object.defineProperty(this, "metadata", {
+      enumerable: true,
+      get: (): Readonly<Record<string, string>> | null => {
+        if (source !== null) {
+          metadata = source.meta.build(source.text);
+          source = null;
+        }
+        return metadata;
+      },
+    });
     this.tensors = tensors;
   }
 
@@ -1528,7 +1754,7 @@ export function parseHeader(headerBytes: Uint8Array, options?: ReadOptions): Saf
       { limit: dataLength, actual: MAX_SAFE },
     );
   }
-  return new Header(n, dataLength as number, scanner.metadata, sorted as TensorInfo[]);
+  return new Header(n, dataLength as number, text, scanner.meta, sorted as TensorInfo[]);
 }
 
 /**

@@ -262,6 +262,69 @@ describe("readSafetensors properties", () => {
     );
   });
 
+  it("reads every integer exactly, on both paths, and rejects those above 2^64-1", () => {
+    const near = (x: bigint) => fc.bigInt({ min: x > 1000n ? x - 1000n : 0n, max: x + 1000n });
+    const value = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 66n }),
+      near(2n ** 53n),
+      near(10n ** 15n),
+      near(10n ** 16n),
+      near(2n ** 64n),
+      near(10n ** 19n),
+      near(10n ** 20n),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 4 }), (dims) => {
+        const text = `{"t":{"dtype":"U8","shape":[0,${dims.join(",")}],"data_offsets":[0,0]}}`;
+        const spaced = text.replace('"shape":', '"shape" :');
+        const tooLarge = dims.some((d) => d > 2n ** 64n - 1n);
+        for (const header of [text, spaced]) {
+          const result = outcome(() => parseHeader(utf8(header)));
+          if (tooLarge) {
+            expect(result).toMatchObject({ code: "invalid_shape" });
+          } else {
+            const shape = parseHeader(utf8(header)).tensor("t")?.shape;
+            const exact = dims.map((d) => (d <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(d) : d));
+            expect(shape).toEqual([0, ...exact]);
+          }
+        }
+      }),
+    );
+  });
+
+  it("detects duplicate metadata keys written with and without escapes", () => {
+    // Each key is written with some of its characters as \u escapes (or \n, \", \\).
+    const key = fc.stringMatching(/^[ab\n"\\é\u{10000}]{0,4}$/u);
+    const spelled = fc
+      .tuple(key, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }))
+      .map(([k, escapes]) => {
+        let out = "";
+        let i = 0;
+        for (const ch of k) {
+          const plain = JSON.stringify(ch).slice(1, -1);
+          out += escapes[i++ % 8]
+            ? Array.from(
+                { length: ch.length },
+                (_, u) => `\\u${ch.charCodeAt(u).toString(16).padStart(4, "0")}`,
+              ).join("")
+            : plain;
+        }
+        return { key: k, text: `"${out}"` };
+      });
+    fc.assert(
+      fc.property(fc.array(spelled, { maxLength: 12 }), (list) => {
+        const text = `{"__metadata__":{${list.map((k, i) => `${k.text}:"${i}"`).join(",")}}}`;
+        const result = outcome(() => parseHeader(utf8(text)));
+        const unique = new Set(list.map((k) => k.key)).size === list.length;
+        expect(result === "accept" ? "accept" : result.code).toBe(unique ? "accept" : "duplicate_key");
+        if (unique) {
+          const expected = Object.fromEntries(list.map((k, i) => [k.key, String(i)]));
+          expect({ ...parseHeader(utf8(text)).metadata }).toEqual(expected);
+        }
+      }),
+    );
+  });
+
   it("gives a result or a SafetensorsError for mutated files (LIMIT-3)", () => {
     fc.assert(
       fc.property(validFile, fc.array(mutation, { minLength: 1, maxLength: 3 }), ({ file }, mutations) => {
