@@ -1,27 +1,17 @@
 #!/usr/bin/env node
-// Thin shim: runs src/cli.ts from source (TypeScript through tsx, workspace packages
-// through the "@safetensors-spec/source" export condition), so no build step is needed.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// Thin shim: runs src/cli.ts from source in this very process (TypeScript through tsx's
+// register API, workspace packages through the "@safetensors-spec/source" export
+// condition), so no build step is needed and there is no second process: a signal sent to
+// this PID reaches the run itself, which stops, kills its adapter and writes its reports.
+import { register } from "node:module";
+import { register as registerTsx } from "tsx/esm/api";
 
-const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
-const child = spawn(
-  process.execPath,
-  [
-    "--conditions=@safetensors-spec/source",
-    "--import",
-    import.meta.resolve("tsx"),
-    cli,
-    ...process.argv.slice(2),
-  ],
-  { stdio: "inherit" },
+// The equivalent of --conditions=@safetensors-spec/source, for the imports that follow.
+register(
+  `data:text/javascript,${encodeURIComponent(
+    "export function resolve(specifier, context, next) {" +
+      ' return next(specifier, { ...context, conditions: [...context.conditions, "@safetensors-spec/source"] }); }',
+  )}`,
 );
-// A terminal's Ctrl-C reaches both processes; one sent to this process alone is forwarded.
-process.on("SIGINT", () => child.kill("SIGINT"));
-child.on("error", (error) => {
-  process.stderr.write(`safetensors-conformance: cannot start node: ${error.message}\n`);
-  process.exit(70);
-});
-child.on("exit", (code, signal) => {
-  process.exit(code ?? (signal === "SIGINT" ? 130 : 70));
-});
+registerTsx();
+await import("../src/cli.ts");

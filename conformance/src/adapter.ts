@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseLine, stringifyLine } from "./json.ts";
 import { GroupMemory, type MemoryLimitMode, OUT_OF_MEMORY } from "./memory.ts";
+import { ProcessReaper } from "./processes.ts";
 import {
   assertValidRequest,
   PROTOCOL_VERSION,
@@ -66,6 +67,8 @@ export type Exchange =
       readonly elapsedMs: number;
       /** Peak anonymous-memory growth of the adapter's group during the request, in MiB, when measured. */
       readonly growthMiB?: number;
+      /** The adapter's stderr during the request (its tail), shown next to a failing answer. */
+      readonly stderr?: string;
     }
   | {
       /** What went wrong; the adapter's process group has been killed. */
@@ -78,15 +81,25 @@ export type Exchange =
       readonly elapsedMs: number;
     };
 
+/** Options of an adapter connection besides its command and limits. */
+export interface AdapterOptions {
+  /**
+   * Aborting it during the first handshake kills the adapter and makes
+   * {@link Adapter.start} throw an {@link AdapterStartError} of kind `interrupted`. Later
+   * requests are cut short by the caller ({@link Adapter.kill}).
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** A connection to an adapter, in either mode. */
 export interface Adapter {
   /** Starts the adapter and performs the handshake. */
   start(): Promise<StartedMessage>;
   /** Sends one request; never rejects. */
   request(body: RequestBody, budget?: RequestBudget): Promise<Exchange>;
-  /** Asks the adapter to shut down and makes sure it is gone. */
+  /** Asks the adapter to shut down, then kills whatever is left of its processes. */
   close(): Promise<void>;
-  /** Kills the adapter's process group now; a pending request ends as a crash. */
+  /** Kills every process of the adapter now; a pending request ends as a crash. */
   kill(): void;
   /** How many times the adapter was restarted after a failure. */
   readonly restarts: number;
@@ -94,12 +107,47 @@ export interface Adapter {
   readonly notes: readonly string[];
 }
 
+/**
+ * Why a handshake failed: the transport outcome (`crash`, `timeout`, `protocol-error`,
+ * `over-budget`), `refused` (the adapter answered, but not `started`), `invalid` (it
+ * declared something the harness cannot accept) or `interrupted` (the run was stopped).
+ */
+export type StartFailureKind =
+  | "crash"
+  | "timeout"
+  | "protocol-error"
+  | "over-budget"
+  | "refused"
+  | "invalid"
+  | "interrupted";
+
 /** Thrown by {@link Adapter.start} when the handshake fails. */
 export class AdapterStartError extends Error {
   /** Always `"AdapterStartError"`. */
   override readonly name = "AdapterStartError";
+  /** Why the handshake failed. */
+  readonly kind: StartFailureKind;
+  /** What happened, without the `adapter failed to start` preamble of the message. */
+  readonly detail: string;
+  /** The adapter's stderr during the handshake (its tail). */
+  readonly stderr: string;
+
+  /**
+   * @param message - The whole message.
+   * @param failure - Its kind (default `invalid`), detail (default the message) and stderr.
+   */
+  constructor(
+    message: string,
+    failure: { readonly kind?: StartFailureKind; readonly detail?: string; readonly stderr?: string } = {},
+  ) {
+    super(message);
+    this.kind = failure.kind ?? "invalid";
+    this.detail = failure.detail ?? message;
+    this.stderr = failure.stderr ?? "";
+  }
 }
 
+/** The adapter's stderr is kept in memory only as its last 8 KiB. */
 const STDERR_TAIL_BYTES = 8192;
 /** Decodes one whole line at a time, so it keeps no state between calls. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -112,8 +160,94 @@ function truncate(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
 }
 
-/** Spawns the adapter as the leader of a new process group, under the memory mode. */
-function spawnGroup(argv: readonly string[], cwd: string | undefined, limits: TransportLimits): ChildProcess {
+/** A received JSON value in words, with its JSON type unless it is a number: `"0" (a string)`. */
+function describeValue(value: unknown): string {
+  if (typeof value === "bigint" || typeof value === "number") {
+    return String(value);
+  }
+  const text = truncate(JSON.stringify(value) ?? String(value), 40);
+  const type =
+    value === null
+      ? undefined
+      : Array.isArray(value)
+        ? "an array"
+        : typeof value === "object"
+          ? "an object"
+          : `a ${typeof value}`;
+  return type === undefined ? text : `${text} (${type})`;
+}
+
+/**
+ * The last bytes of a stream, kept in bounded memory however much is written: at most
+ * twice the limit plus one chunk is held, and the text starts at a line boundary when
+ * earlier output was dropped.
+ */
+class Tail {
+  readonly #max: number;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #dropped = false;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    if (this.#bytes > 2 * this.#max) {
+      this.#compact();
+    }
+  }
+
+  #compact(): void {
+    const all = Buffer.concat(this.#chunks, this.#bytes);
+    // A copy, so the large buffer can be collected.
+    const kept = Buffer.from(all.subarray(all.length - this.#max));
+    this.#chunks = [kept];
+    this.#bytes = kept.length;
+    this.#dropped = true;
+  }
+
+  text(): string {
+    if (this.#bytes > this.#max) {
+      this.#compact();
+    }
+    let bytes =
+      this.#chunks.length === 1 ? (this.#chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#chunks);
+    if (this.#dropped) {
+      const newline = bytes.indexOf(10);
+      if (newline >= 0 && newline < bytes.length - 1) {
+        bytes = bytes.subarray(newline + 1);
+      }
+    }
+    return bytes.toString("utf8");
+  }
+
+  clear(): void {
+    this.#chunks = [];
+    this.#bytes = 0;
+    this.#dropped = false;
+  }
+}
+
+/** Releases the harness's ends of an adapter's pipes, which a leftover descendant may hold open. */
+function destroyPipes(child: ChildProcess): void {
+  child.stdin?.destroy();
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+}
+
+/**
+ * Spawns the adapter as the leader of a new process group, under the memory mode, with
+ * the reaper's tag in its environment.
+ */
+function spawnGroup(
+  argv: readonly string[],
+  cwd: string | undefined,
+  limits: TransportLimits,
+  tag: Readonly<Record<string, string>>,
+): ChildProcess {
   let command = [...argv];
   if (limits.memoryMode === "as") {
     const kib = String(Math.ceil(limits.memoryLimitMiB * 1024));
@@ -124,7 +258,7 @@ function spawnGroup(argv: readonly string[], cwd: string | undefined, limits: Tr
     cwd,
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, SAFETENSORS_CONFORMANCE: "1" },
+    env: { ...process.env, ...tag, SAFETENSORS_CONFORMANCE: "1" },
   });
 }
 
@@ -132,17 +266,6 @@ function requestTimeout(limits: TransportLimits, budget: RequestBudget): number 
   return budget.large === true
     ? Math.max(limits.timeoutMs, limits.largeTimeoutMs ?? limits.timeoutMs)
     : limits.timeoutMs;
-}
-
-function killGroup(child: ChildProcess | undefined): void {
-  if (child?.pid === undefined) {
-    return;
-  }
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }
 
 /** Checks one output line against the request it answers. */
@@ -168,7 +291,7 @@ function interpret(
       return { ok: false, detail: `response lacks seq (expected ${request.seq})` };
     }
   } else if (seq !== request.seq) {
-    return { ok: false, detail: `response echoes seq ${String(seq)}, expected ${request.seq}` };
+    return { ok: false, detail: `response echoes seq ${describeValue(seq)}, expected ${request.seq}` };
   }
   const withSeq = seq === undefined ? { ...(forValidation as object), seq: request.seq } : forValidation;
   const problem = validateMessage(RESPONSE_SCHEMA[request.cmd], withSeq);
@@ -183,13 +306,30 @@ function interpret(
 
 function checkStarted(exchange: Exchange): StartedMessage {
   if (exchange.kind !== "answer") {
-    throw new AdapterStartError(`adapter failed to start (${exchange.kind}): ${exchange.detail}`);
+    throw new AdapterStartError(`adapter failed to start (${exchange.kind}): ${exchange.detail}`, {
+      kind: exchange.kind,
+      detail: exchange.detail,
+      stderr: exchange.stderr,
+    });
   }
   const message = exchange.message as unknown as StartedMessage | { result: string; message?: string };
   if (message.result !== "started") {
-    throw new AdapterStartError(`adapter failed to start: it answered ${message.result}`);
+    const detail = `it answered ${message.result}`;
+    throw new AdapterStartError(`adapter failed to start: ${detail}`, {
+      kind: "refused",
+      detail,
+      stderr: "",
+    });
   }
   return message as StartedMessage;
+}
+
+function interrupted(stderr: string): AdapterStartError {
+  return new AdapterStartError("interrupted during the adapter's handshake", {
+    kind: "interrupted",
+    detail: "the run was interrupted during the handshake",
+    stderr,
+  });
 }
 
 interface Pending {
@@ -206,7 +346,9 @@ interface Pending {
 /**
  * The long-lived mode: one adapter process answers NDJSON requests in turn; after a
  * crash, timeout, garbage or over-budget its whole process group is killed and a fresh
- * one is started (with a new handshake) for the next request.
+ * one is started (with a new handshake) for the next request. When the adapter exits by
+ * itself, its group is killed too, and {@link LongLivedAdapter.close} leaves no process of
+ * it behind (see `processes.ts` for what escapes).
  *
  * @example
  * ```ts
@@ -220,10 +362,14 @@ export class LongLivedAdapter implements Adapter {
   readonly #command: AdapterCommand;
   readonly #limits: TransportLimits;
   readonly #specVersion: string;
+  readonly #signal: AbortSignal | undefined;
+  readonly #reaper = new ProcessReaper();
   #child: ChildProcess | undefined;
+  /** The reaper's ID of the current child's spawn. */
+  #spawnId: number | undefined;
   #chunks: Buffer[] = [];
   #chunkBytes = 0;
-  #stderr = "";
+  readonly #stderr = new Tail(STDERR_TAIL_BYTES);
   #seq = 0;
   #pending: Pending | undefined;
   #memory: GroupMemory | undefined;
@@ -237,36 +383,70 @@ export class LongLivedAdapter implements Adapter {
    * @param command - How to run the adapter.
    * @param limits - Timeouts, line size and memory cap.
    * @param specVersion - The spec version announced in `start`.
+   * @param options - An abort signal for the first handshake.
    */
-  constructor(command: AdapterCommand, limits: TransportLimits, specVersion = "1.0.0") {
+  constructor(
+    command: AdapterCommand,
+    limits: TransportLimits,
+    specVersion = "1.0.0",
+    options: AdapterOptions = {},
+  ) {
     this.#command = command;
     this.#limits = limits;
     this.#specVersion = specVersion;
+    this.#signal = options.signal;
   }
 
   get restarts(): number {
     return Math.max(0, this.#starts - 1);
   }
 
-  async start(): Promise<StartedMessage> {
+  start(): Promise<StartedMessage> {
+    return this.#start(this.#signal);
+  }
+
+  /** Spawns the adapter and performs the handshake; a failed handshake leaves nothing running. */
+  async #start(signal: AbortSignal | undefined): Promise<StartedMessage> {
+    if (signal?.aborted === true) {
+      throw interrupted("");
+    }
     this.#starts += 1;
     this.#seq = 0;
     this.#spawn();
-    const exchange = await this.#send({
-      seq: 0,
-      cmd: "start",
-      protocolVersion: PROTOCOL_VERSION,
-      specVersion: this.#specVersion,
-    });
-    return checkStarted(exchange);
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      this.#fail("crash", "the run was interrupted during the handshake");
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const exchange = await this.#send({
+        seq: 0,
+        cmd: "start",
+        protocolVersion: PROTOCOL_VERSION,
+        specVersion: this.#specVersion,
+      });
+      if (aborted) {
+        throw interrupted(exchange.kind === "answer" ? "" : exchange.stderr);
+      }
+      return checkStarted(exchange);
+    } catch (error) {
+      this.#kill();
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   #spawn(): void {
     this.#chunks = [];
     this.#chunkBytes = 0;
-    this.#stderr = "";
-    const child = spawnGroup(this.#command.argv, this.#command.cwd, this.#limits);
+    this.#stderr.clear();
+    const { id, env } = this.#reaper.spawnEnv();
+    const child = spawnGroup(this.#command.argv, this.#command.cwd, this.#limits, env);
+    this.#reaper.started(id, child.pid);
     this.#child = child;
+    this.#spawnId = id;
     this.#memory =
       child.pid === undefined || this.#limits.memoryMode === "off" ? undefined : new GroupMemory(child.pid);
     this.#alive = true;
@@ -280,8 +460,20 @@ export class LongLivedAdapter implements Adapter {
     });
     child.stderr?.on("data", (chunk: Buffer) => {
       if (this.#child === child) {
-        this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+        this.#stderr.push(chunk);
       }
+    });
+    child.stdout?.on("end", () => {
+      // End of output: the adapter exited (the exit handler says so), or it closed its
+      // stdout and kept running, and will never answer.
+      setTimeout(() => {
+        if (this.#child === child && child.exitCode === null && child.signalCode === null) {
+          if (this.#pending === undefined && !this.#closing) {
+            this.notes.push("the adapter closed its stdout but kept running (restarted)");
+          }
+          this.#fail("crash", "the adapter closed its stdout but kept running");
+        }
+      }, EXIT_GRACE_MS).unref();
     });
     child.on("error", (error) => {
       if (this.#child === child) {
@@ -301,11 +493,16 @@ export class LongLivedAdapter implements Adapter {
       if (this.#child === child) {
         this.#alive = false;
       }
-      // Output written just before exit arrives before "close"; a grandchild holding the
-      // pipe open must not keep the request waiting.
+      // Whatever the adapter started goes with it. What it wrote before exiting is in the
+      // pipe already, and arrives before "close".
+      this.#reaper.end(id);
+      // A descendant that escaped the group may hold the pipes open: "close" is not awaited.
       setTimeout(() => {
-        if (!closed && this.#child === child) {
-          this.#finish({ kind: "crash", detail: this.#exitDetail(child) });
+        if (!closed) {
+          if (this.#child === child) {
+            this.#finish({ kind: "crash", detail: this.#exitDetail(child) });
+          }
+          destroyPipes(child);
         }
       }, EXIT_GRACE_MS).unref();
     });
@@ -395,11 +592,18 @@ export class LongLivedAdapter implements Adapter {
 
   #kill(): void {
     const child = this.#child;
+    const id = this.#spawnId;
     this.#child = undefined;
+    this.#spawnId = undefined;
     this.#alive = false;
     this.#memory?.dispose();
     this.#memory = undefined;
-    killGroup(child);
+    if (id !== undefined) {
+      this.#reaper.end(id);
+    }
+    if (child !== undefined) {
+      destroyPipes(child);
+    }
   }
 
   #finish(
@@ -425,19 +629,24 @@ export class LongLivedAdapter implements Adapter {
           pending.budget.memoryMiB === undefined ? undefined : Math.max(0, peak - pending.baselineMiB);
         const over = this.#overBudget(peak, growthMiB ?? 0, pending.budget);
         if (over !== undefined) {
-          pending.resolve({ kind: "over-budget", detail: over, stderr: this.#stderr, elapsedMs });
+          pending.resolve({ kind: "over-budget", detail: over, stderr: this.#stderr.text(), elapsedMs });
           this.#kill();
           return;
         }
       }
       const exchange: Exchange =
         growthMiB === undefined
-          ? { kind: "answer", message: outcome.message, elapsedMs }
-          : { kind: "answer", message: outcome.message, elapsedMs, growthMiB };
+          ? { kind: "answer", message: outcome.message, elapsedMs, stderr: this.#stderr.text() }
+          : { kind: "answer", message: outcome.message, elapsedMs, growthMiB, stderr: this.#stderr.text() };
       pending.resolve(this.#asOverBudget(exchange));
       return;
     }
-    const failed: Exchange = { kind: outcome.kind, detail: outcome.detail, stderr: this.#stderr, elapsedMs };
+    const failed: Exchange = {
+      kind: outcome.kind,
+      detail: outcome.detail,
+      stderr: this.#stderr.text(),
+      elapsedMs,
+    };
     pending.resolve(this.#asOverBudget(failed));
   }
 
@@ -481,10 +690,15 @@ export class LongLivedAdapter implements Adapter {
     return new Promise<Exchange>((resolve) => {
       const sentAt = performance.now();
       if (child === undefined || !this.#alive) {
-        resolve({ kind: "crash", detail: "the adapter is not running", stderr: this.#stderr, elapsedMs: 0 });
+        resolve({
+          kind: "crash",
+          detail: "the adapter is not running",
+          stderr: this.#stderr.text(),
+          elapsedMs: 0,
+        });
         return;
       }
-      this.#stderr = "";
+      this.#stderr.clear();
       const limit = requestTimeout(this.#limits, budget);
       const budgetTimeout = budget.timeoutMs !== undefined && budget.timeoutMs < limit;
       const timeoutMs = budgetTimeout ? (budget.timeoutMs ?? 0) : limit;
@@ -532,15 +746,15 @@ export class LongLivedAdapter implements Adapter {
         };
       }
       try {
-        await this.start();
+        // A restart is not interrupted through the signal: the caller cuts the request short.
+        await this.#start(undefined);
         this.#failedStarts = 0;
       } catch (error) {
         this.#failedStarts += 1;
-        this.#kill();
         return {
           kind: "crash",
           detail: `the adapter could not be restarted: ${(error as Error).message}`,
-          stderr: this.#stderr,
+          stderr: error instanceof AdapterStartError ? error.stderr : "",
           elapsedMs: 0,
         };
       }
@@ -553,13 +767,23 @@ export class LongLivedAdapter implements Adapter {
     this.#closing = true;
     this.#fail("crash", "the run was interrupted");
     this.#kill();
+    this.#reaper.endAll();
   }
 
   async close(): Promise<void> {
     this.#closing = true;
+    try {
+      await this.#shutdown();
+    } finally {
+      this.#kill();
+      this.#reaper.endAll();
+    }
+  }
+
+  /** Asks a running adapter to shut down and waits (a little) for it to exit. */
+  async #shutdown(): Promise<void> {
     const child = this.#child;
     if (child === undefined || !this.#alive) {
-      this.#kill();
       return;
     }
     this.#seq += 1;
@@ -602,9 +826,12 @@ export class LongLivedAdapter implements Adapter {
 export class OneShotAdapter implements Adapter {
   readonly #command: AdapterCommand;
   readonly #limits: TransportLimits;
+  readonly #signal: AbortSignal | undefined;
+  readonly #reaper = new ProcessReaper();
   #seq = 0;
   #workDir: string | undefined;
-  readonly #running = new Set<ChildProcess>();
+  /** The running processes, with the reaper's ID of their spawn. */
+  readonly #running = new Map<ChildProcess, number>();
   #startMs = 0;
   #startMiB = 0;
   #lastPeakMiB = 0;
@@ -614,18 +841,40 @@ export class OneShotAdapter implements Adapter {
   /**
    * @param command - How to run the adapter.
    * @param limits - Timeouts, output size and memory cap.
+   * @param options - An abort signal for the handshake.
    */
-  constructor(command: AdapterCommand, limits: TransportLimits) {
+  constructor(command: AdapterCommand, limits: TransportLimits, options: AdapterOptions = {}) {
     this.#command = command;
     this.#limits = limits;
+    this.#signal = options.signal;
   }
 
   async start(): Promise<StartedMessage> {
-    const exchange = await this.#run({ seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" }, {});
-    // What it costs the adapter just to start is not charged to a case's budget.
-    this.#startMs = exchange.elapsedMs;
-    this.#startMiB = this.#lastPeakMiB;
-    return checkStarted(exchange);
+    const signal = this.#signal;
+    if (signal?.aborted === true) {
+      throw interrupted("");
+    }
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      this.#killRunning();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const exchange = await this.#run(
+        { seq: 0, cmd: "start", protocolVersion: 1, specVersion: "1.0.0" },
+        {},
+      );
+      if (aborted) {
+        throw interrupted(exchange.kind === "answer" ? "" : exchange.stderr);
+      }
+      // What it costs the adapter just to start is not charged to a case's budget.
+      this.#startMs = exchange.elapsedMs;
+      this.#startMiB = this.#lastPeakMiB;
+      return checkStarted(exchange);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   request(body: RequestBody, budget: RequestBudget = {}): Promise<Exchange> {
@@ -634,15 +883,23 @@ export class OneShotAdapter implements Adapter {
   }
 
   kill(): void {
-    for (const child of this.#running) {
-      killGroup(child);
-    }
+    this.#killRunning();
+    this.#reaper.endAll();
   }
 
   async close(): Promise<void> {
+    this.#killRunning();
+    this.#reaper.endAll();
     if (this.#workDir !== undefined) {
       rmSync(this.#workDir, { recursive: true, force: true });
       this.#workDir = undefined;
+    }
+  }
+
+  /** Kills the groups of the running processes; their requests end as crashes. */
+  #killRunning(): void {
+    for (const id of this.#running.values()) {
+      this.#reaper.end(id);
     }
   }
 
@@ -669,20 +926,28 @@ export class OneShotAdapter implements Adapter {
     assertValidRequest(request);
     return new Promise<Exchange>((resolve) => {
       const sentAt = performance.now();
+      const { id, env } = this.#reaper.spawnEnv();
       const child = spawnGroup(
         [...this.#command.argv, ...this.#args(request)],
         this.#command.cwd,
         this.#limits,
+        env,
       );
+      this.#reaper.started(id, child.pid);
+      child.stdin?.on("error", () => {
+        // EPIPE when the adapter is gone already.
+      });
       child.stdin?.end();
-      this.#running.add(child);
+      this.#running.set(child, id);
       const chunks: Buffer[] = [];
       let bytes = 0;
-      let stderr = "";
+      const stderr = new Tail(STDERR_TAIL_BYTES);
       let done = false;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let grace: NodeJS.Timeout | undefined;
       const memory =
         child.pid !== undefined && this.#limits.memoryMode === "rss" ? new GroupMemory(child.pid) : undefined;
-      const finish = (exchange: Exchange, kill: boolean): void => {
+      const finish = (exchange: Exchange): void => {
         if (done) {
           return;
         }
@@ -691,13 +956,14 @@ export class OneShotAdapter implements Adapter {
         memory?.dispose();
         clearTimeout(timer);
         clearInterval(poll);
-        if (kill) {
-          killGroup(child);
-        }
+        clearTimeout(grace);
+        // However it ended, nothing of it is left running, and its pipes are let go.
+        this.#reaper.end(id);
+        destroyPipes(child);
         resolve(exchange);
       };
       const fail = (kind: "crash" | "timeout" | "protocol-error" | "over-budget", detail: string): void => {
-        finish({ kind, detail, stderr, elapsedMs: performance.now() - sentAt }, true);
+        finish({ kind, detail, stderr: stderr.text(), elapsedMs: performance.now() - sentAt });
       };
       const limit = requestTimeout(this.#limits, budget);
       // A case's time budget is for the work, so the adapter's measured start-up is added.
@@ -741,13 +1007,15 @@ export class OneShotAdapter implements Adapter {
         }
       });
       child.stderr?.on("data", (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+        stderr.push(chunk);
       });
       child.on("error", (error) => fail("crash", `cannot run the adapter: ${error.message}`));
-      child.on("close", (code, signal) => {
-        if (done) {
+      /** Judges the run once the adapter has exited and its output is in. */
+      const settle = (): void => {
+        if (done || exit === undefined) {
           return;
         }
+        const { code, signal } = exit;
         const over = memory === undefined ? undefined : overBudget();
         if (over !== undefined) {
           fail("over-budget", over);
@@ -755,18 +1023,18 @@ export class OneShotAdapter implements Adapter {
         }
         if (code !== 0) {
           const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
+          const text = stderr.text();
           const exchange: Exchange = {
             kind: "crash",
             detail: `the adapter ${how}`,
-            stderr,
+            stderr: text,
             elapsedMs: performance.now() - sentAt,
           };
-          const oom = this.#limits.memoryMode === "as" && OUT_OF_MEMORY.test(stderr);
+          const oom = this.#limits.memoryMode === "as" && OUT_OF_MEMORY.test(text);
           finish(
             oom
               ? { ...exchange, kind: "over-budget", detail: `the adapter ran out of its address space` }
               : exchange,
-            true,
           );
           return;
         }
@@ -787,7 +1055,24 @@ export class OneShotAdapter implements Adapter {
           fail("protocol-error", verdict.detail);
           return;
         }
-        finish({ kind: "answer", message: verdict.message, elapsedMs: performance.now() - sentAt }, true);
+        finish({
+          kind: "answer",
+          message: verdict.message,
+          elapsedMs: performance.now() - sentAt,
+          stderr: stderr.text(),
+        });
+      };
+      child.on("exit", (code, signal) => {
+        exit = { code, signal };
+        // Its group goes with it; what it wrote before exiting is in the pipe already.
+        this.#reaper.end(id);
+        // "close" comes once the output is read, unless a descendant that escaped the
+        // group holds the pipe: then the output that arrived in the grace period is judged.
+        grace = setTimeout(settle, EXIT_GRACE_MS);
+      });
+      child.on("close", (code, signal) => {
+        exit ??= { code, signal };
+        settle();
       });
     });
   }

@@ -13,6 +13,7 @@ import {
   AdapterStartError,
   LongLivedAdapter,
   OneShotAdapter,
+  type StartFailureKind,
   type TransportLimits,
 } from "./adapter.ts";
 import { loadBundledCorpus } from "./bundled-corpus.ts";
@@ -27,7 +28,8 @@ import {
 } from "./expected-failures.ts";
 import type { MemoryLimitMode } from "./memory.ts";
 import { EXIT, helpText, type OptionName, parseOptions, UsageError } from "./options.ts";
-import { checkWithReference } from "./reference-check.ts";
+import type { StartedMessage } from "./protocol.ts";
+import { canonicalPrefix, checkWithReference } from "./reference-check.ts";
 import { buildReport, type RunReport, writeFileAtomic } from "./report.ts";
 import { type OutputStream, ProgressBar, renderSummary } from "./reporters/console.ts";
 import { renderHtml } from "./reporters/html.ts";
@@ -42,7 +44,11 @@ export interface Io {
   readonly stderr: OutputStream;
   /** The directory relative paths are resolved against. */
   readonly cwd: string;
-  /** Aborted on SIGINT: the run stops and the partial report is written. */
+  /**
+   * Aborted on SIGINT, SIGTERM or SIGHUP, with the signal's name as its reason: the run
+   * stops (during the handshake too), the adapter is killed, the partial report is written
+   * and the exit status is 128 + the signal's number (130 for any other reason).
+   */
   readonly signal?: AbortSignal;
   /** Overrides the corpus (tests use small fixture corpora). */
   readonly corpus?: CorpusSource;
@@ -140,6 +146,43 @@ export function adapterArgv(spec: string): string[] {
     return ["python3", join(PACKAGE_DIR, "adapters", "python-example", "adapter.py"), ...rest];
   }
   return [first, ...rest];
+}
+
+/** How a run stopped by a signal ends: its exit status and how the last line names it. */
+const SIGNAL_EXITS: Readonly<Record<string, { readonly code: number; readonly words: string }>> = {
+  SIGINT: { code: EXIT.interrupted, words: "interrupted" },
+  SIGTERM: { code: 143, words: "terminated (SIGTERM)" },
+  SIGHUP: { code: 129, words: "hung up (SIGHUP)" },
+};
+
+function signalExit(signal: AbortSignal | undefined): { readonly code: number; readonly words: string } {
+  const reason: unknown = signal?.reason;
+  return (
+    (typeof reason === "string" ? SIGNAL_EXITS[reason] : undefined) ?? {
+      code: EXIT.interrupted,
+      words: "interrupted",
+    }
+  );
+}
+
+/** Why the first handshake failed, as the report's `startFailure` says it. */
+interface StartFailure {
+  readonly kind: StartFailureKind;
+  readonly detail: string;
+  readonly stderr: string;
+}
+
+/**
+ * The handshake a report shows for an adapter that never completed one: placeholders
+ * that name the failure (the report's `startFailure` has the details).
+ */
+function notStarted(kind: StartFailureKind, specVersion: string): StartedMessage {
+  return {
+    result: "started",
+    protocolVersion: 1,
+    implementation: { name: "(adapter did not start)", version: kind, language: "unknown" },
+    capabilities: { read: false, write: false, dtypes: [], specVersions: [specVersion], errors: "none" },
+  };
 }
 
 function readReport(path: string): RunReport {
@@ -258,17 +301,20 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
     memoryMode: (str("memory-limit-mode") ?? "rss") as MemoryLimitMode,
     memoryLimitMiB: int("memory-limit", 4096),
   };
+  // The signal also cuts the first handshake short.
+  const adapterOptions = io.signal === undefined ? {} : { signal: io.signal };
   const adapter: Adapter =
     command.mode === "one-shot"
-      ? new OneShotAdapter(command, limits)
-      : new LongLivedAdapter(command, limits, corpus.specVersion);
+      ? new OneShotAdapter(command, limits, adapterOptions)
+      : new LongLivedAdapter(command, limits, corpus.specVersion, adapterOptions);
   const ownWorkDir = str("work-dir") === undefined;
   const workDir = ownWorkDir
     ? mkdtempSync(join(tmpdir(), "safetensors-conformance-"))
     : path(str("work-dir") ?? "");
   const progress = new ProgressBar(io.stderr, io.stderr.isTTY === true && !flag("no-progress"));
   const startedAt = new Date();
-  let outcome: Awaited<ReturnType<typeof runSuite>>;
+  let outcome: Awaited<ReturnType<typeof runSuite>> | undefined;
+  let startError: AdapterStartError | undefined;
   try {
     const options = {
       adapter,
@@ -276,10 +322,19 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
       workDir,
       expectations,
       checkWritten: checkWithReference,
+      canonicalPrefix,
       onResult: (r: Parameters<ProgressBar["update"]>[0], done: number, total: number) =>
         progress.update(r, done, total),
     };
-    outcome = await runSuite(io.signal === undefined ? options : { ...options, signal: io.signal });
+    try {
+      outcome = await runSuite(io.signal === undefined ? options : { ...options, signal: io.signal });
+    } catch (error) {
+      if (!(error instanceof AdapterStartError)) {
+        throw error;
+      }
+      // No case ran; the reports still say why.
+      startError = error;
+    }
   } finally {
     progress.clear();
     if (io.signal?.aborted === true) {
@@ -294,15 +349,26 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   const defaultChoices = Object.fromEntries(
     CHOICES.map((c) => [c.choice, c.options.find((o) => o.default)?.option ?? ""]),
   );
-  const report = buildReport(outcome.results, {
+  const startFailure: StartFailure | undefined =
+    startError === undefined
+      ? undefined
+      : {
+          kind: io.signal?.aborted === true ? "interrupted" : startError.kind,
+          detail: startError.detail,
+          stderr: startError.stderr,
+        };
+  const built = buildReport(outcome?.results ?? [], {
     toolVersion: version(),
     startedAt,
     finishedAt: new Date(),
-    partial: outcome.partial,
+    partial: outcome?.partial ?? startFailure?.kind === "interrupted",
     command,
     restarts: adapter.restarts,
-    notes: adapter.notes,
-    started: outcome.started,
+    notes:
+      startFailure === undefined
+        ? adapter.notes
+        : [...adapter.notes, `the adapter did not start (${startFailure.kind}): ${startFailure.detail}`],
+    started: outcome?.started ?? notStarted(startFailure?.kind ?? "invalid", corpus.specVersion),
     limits,
     specVersion: corpus.specVersion,
     caseCount: corpus.cases.length,
@@ -311,6 +377,8 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
     unused: expectations.unused(),
     defaultChoices,
   });
+  const report: RunReport & { readonly startFailure?: StartFailure } =
+    startFailure === undefined ? built : { ...built, ok: false, startFailure };
   const json = str("json");
   if (json !== undefined) {
     await writeFileAtomic(
@@ -326,15 +394,24 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
   if (html !== undefined) {
     await writeFileAtomic(path(html), renderHtml([report, ...merged]));
   }
+  if (startError !== undefined || outcome === undefined) {
+    io.stderr.write(`safetensors-conformance: ${startError?.message ?? "the adapter did not start"}\n`);
+    return startFailure?.kind === "interrupted" ? signalExit(io.signal).code : EXIT.adapter;
+  }
   io.stdout.write(renderSummary(report));
   if (outcome.partial) {
-    io.stderr.write("safetensors-conformance: interrupted; the reports hold the cases that ran\n");
-    return EXIT.interrupted;
+    const { code, words } = signalExit(io.signal);
+    io.stderr.write(`safetensors-conformance: ${words}; the reports hold the cases that ran\n`);
+    return code;
   }
   if (flag("update-expected") && expectedFile !== undefined) {
     const updated = updateExpectedFailures(
       entries,
-      report.results.map((r) => ({ id: r.id, verdict: r.verdict, reason: r.reasons[0] ?? r.actual })),
+      report.results.map((r) => ({
+        id: r.id,
+        verdict: r.verdict,
+        reason: `${r.reasons[0] ?? r.actual}${r.breaks.length > 0 ? ` (${r.breaks.join(", ")})` : ""}`,
+      })),
       today,
     );
     await writeFileAtomic(path(expectedFile), `${JSON.stringify(updated, null, 2)}\n`);
