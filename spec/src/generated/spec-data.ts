@@ -714,7 +714,7 @@ export const REQUIREMENT_TABLE = [
     "keywords": [
       "MUST"
     ],
-    "text": "Within the syntax and structure stages, a reader MUST report the error at the smallest header byte offset (the first error in document order); at equal offsets the registry's order decides. An error's offset is the first byte of the offending token: the byte that breaks the grammar (the header's length when it ends too early); the `\\u` of a lone surrogate escape; the value whose type or content is wrong; the key of an unknown field; the second occurrence of a duplicate key; the closing `}` of an entry that lacks a required field; the third element of a `data_offsets` array that is too long, and its closing `]` when it is too short."
+    "text": "Within the syntax and structure stages, a reader MUST report the error at the smallest header byte offset (the first error in document order); at equal offsets the registry's order decides. An error's offset is the first byte of the offending token: the byte that breaks the grammar (the header's length when it ends too early); the `[` or `{` that opens level 65 (JSON-5); the `\\u` of a lone surrogate escape (a high surrogate escape not immediately followed by a low surrogate escape is lone, whatever follows it, so `\"\\ud800\\uZZZZ\"` is a lone surrogate at its first `\\u`, not a malformed escape at its second); the value whose type or content is wrong; the key of an unknown field; the second occurrence of a duplicate key; the closing `}` of an entry that lacks a required field; the third element of a `data_offsets` array that is too long, and its closing `]` when it is too short."
   },
   {
     "id": "ERR-4",
