@@ -439,6 +439,8 @@ export class LongLivedAdapter implements Adapter {
   }
 
   #spawn(): void {
+    // What is left of the previous process (its exit may not have released everything).
+    this.#kill();
     this.#chunks = [];
     this.#chunkBytes = 0;
     this.#stderr.clear();

@@ -8,9 +8,11 @@
 export type {
   Adapter,
   AdapterCommand,
+  AdapterOptions,
   Exchange,
   RequestBody,
   RequestBudget,
+  StartFailureKind,
   TransportLimits,
 } from "./adapter.ts";
 export { AdapterStartError, LongLivedAdapter, OneShotAdapter } from "./adapter.ts";

@@ -94,7 +94,7 @@ describe("the real CLI against faux adapters", () => {
       {
         cwd: work,
         env: { HOSTILE_READY: ready },
-        deadlineMs: 30_000,
+        deadlineMs: 25_000,
         onSpawn: (child) => {
           void appears(ready).then(() => child.kill("SIGINT"));
         },
@@ -163,7 +163,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     const r = await runUntil(cli(t.corpus, "fork-exit", "--json", "out.json"), {
       cwd: t.dir,
       env: t.env,
-      deadlineMs: 60_000,
+      deadlineMs: 25_000,
     });
     // Assert
     expect(r.hung).toBe(false);
@@ -186,7 +186,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
       {
         cwd: t.dir,
         env: t.env,
-        deadlineMs: 60_000,
+        deadlineMs: 25_000,
       },
     );
     // Assert
@@ -207,7 +207,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     const r = await runUntil(cli(t.corpus, "daemon", "--json", "out.json"), {
       cwd: t.dir,
       env: t.env,
-      deadlineMs: 30_000,
+      deadlineMs: 25_000,
     });
     // Assert
     expect(r.hung).toBe(false);
@@ -227,7 +227,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     const r = await runUntil(cli(t.corpus, "hang", "--timeout", "60000", "--json", "term.json"), {
       cwd: t.dir,
       env: t.env,
-      deadlineMs: 30_000,
+      deadlineMs: 25_000,
       onSpawn: (child) => {
         void appears(t.ready).then(() => child.kill("SIGTERM"));
       },
@@ -251,7 +251,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     const r = await runUntil(cli(t.corpus, "mute", "--timeout", "60000", "--json", "int.json"), {
       cwd: t.dir,
       env: t.env,
-      deadlineMs: 30_000,
+      deadlineMs: 25_000,
       onSpawn: (child) => {
         void appears(t.ready).then(() => child.kill("SIGINT"));
       },
@@ -259,7 +259,6 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     // Assert
     expect(r.hung).toBe(false);
     expect(r.code).toBe(130);
-    expect(r.ms).toBeLessThan(25_000);
     const report = JSON.parse(readFileSync(join(t.dir, "int.json"), "utf8")) as StartReport;
     expect(validateMessage("report", report)).toBeUndefined();
     expect(report.partial).toBe(true);
@@ -274,7 +273,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     // Act
     const r = await runUntil(
       cli(t.corpus, "mute", "--timeout", "1000", "--json", "r.json", "--junit", "r.xml", "--html", "r.html"),
-      { cwd: t.dir, env: t.env, deadlineMs: 30_000 },
+      { cwd: t.dir, env: t.env, deadlineMs: 25_000 },
     );
     // Assert
     expect(r.hung).toBe(false);
@@ -306,7 +305,7 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
       "r.json",
     ];
     // Act
-    const r = await runUntil(argv, { cwd: t.dir, deadlineMs: 30_000 });
+    const r = await runUntil(argv, { cwd: t.dir, deadlineMs: 25_000 });
     // Assert
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
