@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -196,5 +196,42 @@ describe("runSuite with a one-shot adapter", () => {
     const { results } = await runSuite({ adapter, corpus, workDir: join(work, "os-work") });
     await adapter.close();
     expect(results.map((r) => [r.id, r.verdict])).toEqual(cases.map(([id, , v]) => [id, v]));
+  });
+});
+
+describe("an accepted answer the header cannot describe", () => {
+  it("is judged as an accept: a failure on a file to reject, and on a valid file", async () => {
+    // Arrange: a real adapter process that accepts everything and reports a negative dimension.
+    const script = join(work, "unrepresentable.mjs");
+    writeFileSync(
+      script,
+      `import { createInterface } from "node:readline";
+for await (const line of createInterface({ input: process.stdin })) {
+  const r = JSON.parse(line);
+  const out = r.cmd === "start"
+    ? { seq: r.seq, result: "started", protocolVersion: 1, implementation: { name: "lax", version: "0", language: "js" },
+        capabilities: { read: true, write: false, dtypes: ["F32"], specVersions: ["1.0.0"], errors: "none" } }
+    : r.cmd === "shutdown" ? { seq: r.seq, result: "bye" }
+    : { seq: r.seq, result: "accepted", unrepresentable: "shape [-1]", raw: { t: { shape: [-1] } } };
+  process.stdout.write(JSON.stringify(out) + "\\n");
+}
+`,
+    );
+    const corpus = fixtureCorpus(join(work, "unrep"), [
+      ["valid-u", "valid"],
+      ["truncated-u", "truncated"],
+    ]);
+    const adapter = new LongLivedAdapter({ argv: [process.execPath, script], mode: "long-lived" }, LIMITS);
+
+    // Act
+    const { results } = await runSuite({ adapter, corpus, workDir: join(work, "unrep-work") });
+    await adapter.close();
+
+    // Assert
+    expect(results.map((r) => [r.id, r.verdict, r.breaks])).toEqual([
+      ["valid-u", "fail", ["HDR-11"]],
+      ["truncated-u", "fail", ["LAYOUT-2"]],
+    ]);
+    expect(results[0]?.actual).toBe("accepted, unrepresentable: shape [-1]");
   });
 });
