@@ -86,25 +86,44 @@ def check_syntax(value, depth):
         raise SafetensorsError("invalid_string", "a string contains a lone surrogate escape")
 
 
+def lone_surrogate_at(token):
+    """The offset in a string token's raw text of its first lone surrogate escape (JSON-4),
+    or None. Works on the text itself, so a token cut short by the end of the header or
+    followed by a malformed escape is judged too: a high surrogate escape not immediately
+    followed by a low surrogate escape is lone, whatever comes next."""
+    high = None  # offset of a high surrogate escape awaiting its low half
+    for match in re.finditer(r"\\(?:u([0-9a-fA-F]{4})|.?)", token, re.S):
+        code = int(match.group(1), 16) if match.group(1) else -1
+        if high is not None:
+            if match.start() != high + 6 or not 0xDC00 <= code <= 0xDFFF:
+                return high
+            high = None
+        elif 0xDC00 <= code <= 0xDFFF:
+            return match.start()
+        elif 0xD800 <= code <= 0xDBFF:
+            high = match.start()
+    return high
+
+
 def syntax_error_before(text, end):
     """json stops at the first grammar error; a depth or lone-surrogate error earlier in the
-    text must win (ERR-3). Scans text[:end] for them, counting brackets outside strings."""
+    text must win (ERR-3). Scans the tokens before offset end for them, counting brackets
+    outside strings; the string the grammar error is in may end after it, or not at all."""
     depth = 0
-    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text[:end]):
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', text, re.S):
         token = match.group()
+        if match.start() >= end:
+            break
         if token in "[{":
             depth += 1
             if depth > MAX_DEPTH:
                 return SafetensorsError("header_too_deep", f"nesting deeper than {MAX_DEPTH} levels")
         elif token in "]}":
             depth -= 1
-        elif "\\u" in token:
-            try:
-                check_syntax(json.loads(token), depth)
-            except SafetensorsError as error:
-                return error
-            except ValueError:
-                pass  # not a well-formed string: json reports it
+        else:
+            at = lone_surrogate_at(token)
+            if at is not None and match.start() + at < end:
+                return SafetensorsError("invalid_string", "a string contains a lone surrogate escape")
     return None
 
 

@@ -201,6 +201,15 @@ describe("read", () => {
     expect(response["error"]).toMatchObject({ code: "invalid_string" });
   });
 
+  it.each([
+    ["a raw control character", '{"\\ud800\u0001":1}'],
+    ["a malformed escape", '{"\\ud800\\uZZZZ":1}'],
+    ["the end of the header", '{"\\ud800'],
+  ])("reports a lone surrogate before %s in the same string", async (what, header) => {
+    const response = await read(`surrogate-then-${what.length}.safetensors`, file(header));
+    expect(response["error"]).toMatchObject({ code: "invalid_string" });
+  });
+
   it("reports a syntax error before an earlier structure error", async () => {
     const response = await read("two-errors.safetensors", file('{"t":1,"u":}'));
     expect(response["error"]).toMatchObject({ code: "header_invalid_json" });

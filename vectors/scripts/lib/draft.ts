@@ -7,6 +7,7 @@
 import type { DtypeTag, ErrorCode, RequirementId } from "@safetensors-spec/spec";
 import { errorCodeInfo, isDtypeTag } from "@safetensors-spec/spec";
 import type { Segment } from "../../src/segments.ts";
+import { segmentsLength } from "../../src/segments.ts";
 import type {
   AcceptOutcome,
   Budget,
@@ -178,10 +179,7 @@ export function finish(draft: Draft, specVersion: string): Finished {
       size: draft.bytes.length,
     };
   } else if (draft.segments !== undefined) {
-    const size = draft.segments.reduce(
-      (n, s) => n + ("hex" in s ? s.hex.length / 2 : "fill" in s ? s.length : s.zeros),
-      0,
-    );
+    const size = segmentsLength(draft.segments);
     input = { kind: "generated", generator: "segments-v1", params: { segments: draft.segments }, size };
   } else {
     throw new Error(`case ${draft.id} has no input`);

@@ -12,6 +12,8 @@ import { mutate, PARENT_DATA, PARENT_HEADER, PARENT_ID, raw } from "./common.ts"
 
 type R = readonly RequirementId[];
 
+const U64_MAX = 2n ** 64n - 1n;
+
 const m = (id: string, d: string, r: R, from: string, to: string, code: ErrorCode, comment?: string): Draft =>
   mutate(`invalid/${id}`, d, r, from, to, {
     expected: reject(code),
@@ -38,8 +40,12 @@ function encodingCases(): Draft[] {
   const bad: [string, string, string][] = [
     ["overlong-2-byte", "c0 af", "an overlong two-byte sequence"],
     ["overlong-3-byte", "e0 80 af", "an overlong three-byte sequence"],
+    ["overlong-4-byte", "f0 80 80 af", "an overlong four-byte sequence"],
+    ["overlong-4-byte-largest", "f0 8f bf bf", "the largest overlong four-byte form"],
     ["lone-continuation", "80", "a lone continuation byte"],
     ["truncated-sequence", "e2 82", "a truncated three-byte sequence"],
+    ["truncated-2-byte-before-ascii", "c2 41", "a two-byte lead before an ASCII byte"],
+    ["truncated-2-byte-before-quote", "c2", "a two-byte lead before the closing quote"],
     ["encoded-surrogate", "ed a0 80", "a UTF-8 encoded surrogate"],
     ["above-max-code-point", "f4 90 80 80", "a code point above U+10FFFF"],
     ["byte-ff", "ff", "the byte 0xFF"],
@@ -68,6 +74,18 @@ function encodingCases(): Draft[] {
       {
         expected: reject("header_invalid_utf8"),
         comment: "Replacing the bytes with U+FFFD would make the header valid; ENC-3 forbids that.",
+      },
+    ),
+    raw(
+      "invalid/utf8-truncated-2-byte-at-header-end",
+      "a two-byte lead as the header's last byte is invalid UTF-8",
+      ["ENC-1", "ENC-3", "LAYOUT-1"],
+      concat(utf8(`{"t":${entry("U8", [1], [0, 1])}}      `), hex("c2")),
+      {
+        expected: reject("header_invalid_utf8"),
+        data: hex("a9"),
+        comment:
+          "The header's last byte, 0xC2, needs a continuation byte. The data buffer's first byte, 0xA9, is one: a reader that decodes past the header's N bytes reads ©.",
       },
     ),
     raw(
@@ -222,6 +240,50 @@ function syntaxCases(): Draft[] {
       ["JSON-1", "JSON-6"],
       PARENT_HEADER.replace(B_SHAPE, '"shape":[+2]'),
       "shape [2] → [+2]",
+    ),
+    j(
+      "number-trailing-dot",
+      "a number ending in a dot is not JSON",
+      ["JSON-1", "JSON-6", "ERR-1"],
+      PARENT_HEADER.replace(B_SHAPE, '"shape":[2.]'),
+      "shape [2] → [2.]",
+      "Not an RFC 8259 number, so a syntax error; [2.0] is valid JSON outside the subset (invalid_shape).",
+    ),
+    j(
+      "number-exponent-without-digits",
+      "an exponent without digits is not JSON",
+      ["JSON-1", "JSON-6", "ERR-1"],
+      PARENT_HEADER.replace(B_SHAPE, '"shape":[2e]'),
+      "shape [2] → [2e]",
+      "Not an RFC 8259 number, so a syntax error; [2e0] is valid JSON outside the subset (invalid_shape).",
+    ),
+    j(
+      "number-exponent-sign-only",
+      "an exponent of only a sign is not JSON",
+      ["JSON-1", "JSON-6"],
+      PARENT_HEADER.replace(B_SHAPE, '"shape":[2E+]'),
+      "shape [2] → [2E+]",
+    ),
+    j(
+      "number-dot-before-exponent",
+      "a dot with no digits before an exponent is not JSON",
+      ["JSON-1", "JSON-6"],
+      PARENT_HEADER.replace(B_OFFSETS, '"data_offsets":[0,8.e1]'),
+      "offsets [0,8] → [0,8.e1]",
+    ),
+    j(
+      "number-minus-only",
+      "a lone minus sign is not JSON",
+      ["JSON-1", "JSON-6"],
+      PARENT_HEADER.replace(B_OFFSETS, '"data_offsets":[-,8]'),
+      "offsets [0,8] → [-,8]",
+    ),
+    j(
+      "number-leading-dot",
+      "a number starting with a dot is not JSON",
+      ["JSON-1", "JSON-6"],
+      PARENT_HEADER.replace(B_SHAPE, '"shape":[.5]'),
+      "shape [2] → [.5]",
     ),
     j(
       "nan-literal",
@@ -515,6 +577,15 @@ function structureCases(): Draft[] {
     meta("metadata-string", "__metadata__ as a string is invalid", '"pt"'),
     meta("metadata-array", "__metadata__ as an array is invalid", '["pt"]'),
     meta("metadata-number", "__metadata__ as a number is invalid", "0"),
+    m(
+      "metadata-key-escaped-number",
+      "an escaped __metadata__ key holding a number is bad metadata",
+      ["JSON-9", "HDR-2", "META-1"],
+      `"__metadata__":${META}`,
+      '"__metad\\u0061ta__":1',
+      "invalid_metadata",
+      "After decoding escapes the key is __metadata__ (JSON-9), so its value breaks META-1; it is not a tensor entry (invalid_tensor_entry).",
+    ),
   );
   const ent = (id: string, desc: string, from: string, to: string, r: R = ["HDR-4", "HDR-3"]) =>
     m(id, desc, r, from, to, "invalid_tensor_entry");
@@ -836,6 +907,33 @@ function layoutCases(): Draft[] {
       "b (0,0) precedes a (0,2); a alone would fail with tensor_size_mismatch.",
     ),
     rawU8(
+      "precedence-layout-tie-utf8-not-utf16",
+      "a layout tie is broken by UTF-8 bytes, not UTF-16 code units",
+      ["OFFSET-2", "ERR-4"],
+      [`"\u{1f600}":${entry("U8", [], [0, 0])}`, `"\uff5e":${entry("F4", [1], [0, 0])}`],
+      "misaligned_subbyte",
+      0,
+      "U+FF5E (EF BD 9E) precedes U+1F600 (F0 9F 98 80) as UTF-8 bytes, so its misaligned F4 tensor is checked first. In UTF-16 code units (JavaScript's < and localeCompare-free sorts) U+1F600 (D83D DE00) comes first, and so it does in document order: either gives tensor_size_mismatch.",
+    ),
+    rawU8(
+      "subbyte-f4-odd-numel-above-2-64",
+      "an F4 tensor of odd numel above 2^64 is misaligned",
+      ["SIZE-2", "SIZE-1", "ERR-4"],
+      [`"q":${entry("F4", [U64_MAX, U64_MAX], [0, 0])}`],
+      "misaligned_subbyte",
+      0,
+      "numel (2^64-1)^2 is odd, so numel × 4 bits is not whole bytes; that is checked before the size (ERR-4), which also fails. A reader that stops multiplying past a cap (§8) must still know numel mod 2.",
+    ),
+    rawU8(
+      "subbyte-f6-numel-2-mod-4-above-2-64",
+      "an F6 tensor of numel 2 mod 4 above 2^64 is misaligned",
+      ["SIZE-2", "SIZE-1", "ERR-4"],
+      [`"q":${entry("F6_E2M3", [U64_MAX - 1n, U64_MAX], [0, 0])}`],
+      "misaligned_subbyte",
+      0,
+      "numel (2^64-2)(2^64-1) is 2 mod 4, so numel × 6 bits is not whole bytes. A reader that caps the product must still know numel mod 4.",
+    ),
+    rawU8(
       "precedence-layout-tie-by-name",
       "a layout tie on begin and end is broken by name",
       ["ERR-4", "OFFSET-2"],
@@ -972,6 +1070,73 @@ function precedenceCases(): Draft[] {
       bad(bad(H, B_SHAPE, '"shape":[02]'), '"w":', '"\\ud800":'),
       "header_invalid_json",
       "Both are syntax errors; the bad number comes first.",
+    ),
+    both(
+      "precedence-lone-surrogate-before-raw-control",
+      "a lone surrogate before a raw control character wins",
+      ["ERR-3", "JSON-4", "JSON-3"],
+      bad(H, '"w":', '"\\ud800\u0001":'),
+      "invalid_string",
+      "The high surrogate escape is followed by a raw 0x01, not by a low surrogate escape: it is lone, and its \\u comes first.",
+    ),
+    both(
+      "precedence-lone-surrogate-before-bad-escape",
+      "a lone surrogate before an unknown escape wins",
+      ["ERR-3", "JSON-4", "JSON-1"],
+      bad(H, '"w":', '"\\ud800\\x41":'),
+      "invalid_string",
+      "\\x is not an escape, so the high surrogate before it is lone; its \\u comes before the \\x.",
+    ),
+    both(
+      "precedence-lone-surrogate-before-bad-u-escape",
+      "\\ud800\\uZZZZ is a lone surrogate, not first a bad escape",
+      ["ERR-3", "JSON-4", "JSON-1"],
+      bad(H, '"w":', '"\\ud800\\uZZZZ":'),
+      "invalid_string",
+      "A high surrogate escape not followed by a low surrogate escape is lone (JSON-4), whatever follows it, and its offset is its own \\u (ERR-3), before the malformed \\uZZZZ.",
+    ),
+    both(
+      "precedence-lone-surrogate-before-bad-low-escape",
+      "\\ud800\\udc0G is a lone surrogate, not first a bad escape",
+      ["ERR-3", "JSON-4", "JSON-1"],
+      bad(H, '"w":', '"\\ud800\\udc0G":'),
+      "invalid_string",
+      "\\udc0G starts like a low surrogate escape but is not one (G is not a hex digit), so the high surrogate is lone.",
+    ),
+    both(
+      "precedence-lone-surrogate-before-too-deep",
+      "a lone surrogate before excess nesting wins",
+      ["ERR-3", "JSON-4", "JSON-5"],
+      bad(H, W_ENTRY_END, `${W_OFFSETS},"\\ud800":${"[".repeat(63)}${"]".repeat(63)}}`),
+      "invalid_string",
+      "Both are syntax errors; the surrogate comes first.",
+    ),
+    both(
+      "precedence-too-deep-before-token-inside",
+      "the bracket opening level 65 wins over a bad token inside it",
+      ["ERR-3", "JSON-5", "JSON-1"],
+      bad(H, W_ENTRY_END, `${W_OFFSETS},"x":${"[".repeat(63)}x]}`),
+      "header_too_deep",
+      "The error offset of header_too_deep is the [ or { that opens level 65 (ERR-3), one byte before the bad token x.",
+    ),
+    both(
+      "precedence-too-deep-before-lone-surrogate-inside",
+      "the bracket opening level 65 wins over a lone surrogate inside",
+      ["ERR-3", "JSON-5", "JSON-4"],
+      bad(H, W_ENTRY_END, `${W_OFFSETS},"x":${"[".repeat(63)}"\\ud800"${"]".repeat(63)}}`),
+      "header_too_deep",
+      "The 65th bracket comes before the string that holds the lone surrogate.",
+    ),
+    raw(
+      "invalid/precedence-lone-surrogate-at-header-end",
+      "a lone surrogate at the end of a cut header wins",
+      ["ERR-3", "JSON-4", "JSON-1"],
+      '{"\\ud800',
+      {
+        expected: reject("invalid_string"),
+        comment:
+          "The 8-byte header ends right after the escape: the string is unterminated (offset 8), but the lone surrogate's \\u is at offset 2.",
+      },
     ),
     both(
       "precedence-too-deep-before-bad-token",

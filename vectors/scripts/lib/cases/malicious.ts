@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { ErrorCode, RequirementId } from "@safetensors-spec/spec";
 import type { Segment } from "../../../src/segments.ts";
+import { segmentsLength } from "../../../src/segments.ts";
 import type { AcceptOutcome, Budget, U64 } from "../../../src/types.ts";
 import type { Draft } from "../draft.ts";
 import { accept, reject } from "../draft.ts";
@@ -30,6 +31,21 @@ type R = readonly RequirementId[];
 /** A reader answers these from the prefix or header alone: small memory, short time. */
 const SMALL: Budget = { memoryMiB: 128, timeoutMs: 5000 };
 
+/**
+ * For a file that claims a header just under the 100,000,000-byte limit and does not hold
+ * it (PREFIX-4). The harness charges a request with the growth of the adapter's anonymous
+ * resident memory. A reader that allocates the claimed N and touches it (a zero-filled
+ * array in Java, a value-initialised vector in C++) or reads into it the bytes the file
+ * does hold grows by at least 95.4 MiB. A correct reader answers from the prefix and the
+ * file's size and grows by next to nothing in any runtime. 64 MiB sits 31 MiB below the
+ * allocation and far above what a runtime spends answering from 8 bytes. (A larger claim
+ * would stand further out, but a claim above the limit is rejected as too large, before
+ * the file length is looked at.) An allocation that is never touched is not resident in
+ * any runtime and no memory measurement sees it; the one-byte-short file below makes the
+ * allocation touched by giving the reader N - 1 bytes to read into it.
+ */
+const PREFIX_BUDGET: Budget = { memoryMiB: 64, timeoutMs: 5000 };
+
 const U64_MAX = 2n ** 64n - 1n;
 
 function bad(
@@ -39,6 +55,7 @@ function bad(
   bytes: Uint8Array,
   code: ErrorCode,
   comment: string,
+  budget: Budget = SMALL,
 ): Draft {
   return {
     id: `malicious/${id}`,
@@ -48,7 +65,7 @@ function bad(
     flags: ["malicious"],
     bytes,
     expected: reject(code),
-    budget: SMALL,
+    budget,
   };
 }
 
@@ -98,8 +115,29 @@ function prefixCases(): Draft[] {
       ["PREFIX-4", "PREFIX-3"],
       concat(prefix(99_999_999), utf8("{}      ")),
       "header_length_exceeds_file",
-      "Within the limit, so only the file-length check stops a 95 MiB allocation.",
+      "Within the limit, so only the file-length check stops a 95 MiB allocation. The 64 MiB budget catches a reader that allocates and touches the claimed bytes; one that leaves them untouched is caught by header-length-limit-file-one-byte-short.",
+      PREFIX_BUDGET,
     ),
+    bad(
+      "header-length-limit-claimed-by-16-bytes",
+      "a 100,000,000-byte header claimed by a 16-byte file",
+      ["PREFIX-4", "PREFIX-3", "PREFIX-2"],
+      concat(prefix(100_000_000), utf8("{}      ")),
+      "header_length_exceeds_file",
+      "The largest claim that passes PREFIX-2, so the largest allocation the file-length check must prevent (95.4 MiB); the budget is 64 MiB.",
+      PREFIX_BUDGET,
+    ),
+    {
+      id: "malicious/header-length-limit-file-one-byte-short",
+      description: "a 100,000,000-byte header in a file one byte short of it",
+      comment:
+        "The file holds 99,999,999 header bytes ({} and then zeros, a sparse hole). A reader that reads the header before comparing 8 + N with the file length writes 95.4 MiB into its buffer, which no runtime can keep out of its resident memory; a correct reader reads nothing. Budget 64 MiB.",
+      requirements: ["PREFIX-4", "PREFIX-3", "LIMIT-2"],
+      flags: ["malicious", "large"],
+      segments: segmentsOf([prefix(100_000_000), utf8("{}"), { zeros: 100_000_000 - 3 }]),
+      expected: reject("header_length_exceeds_file"),
+      budget: PREFIX_BUDGET,
+    },
   ];
 }
 
@@ -210,6 +248,68 @@ function overflowCases(): Draft[] {
       "data_truncated",
       "data start + begin of b wraps to a small file offset inside the header.",
     ),
+  ];
+}
+
+/** A header whose bytes are built at run time from segments, with its length prefix. */
+function generatedHeader(parts: readonly (string | Segment)[]): Segment[] {
+  const segments: Segment[] = parts.map((p) =>
+    typeof p === "string" ? { hex: Buffer.from(p, "utf8").toString("hex") } : p,
+  );
+  return [{ hex: Buffer.from(prefix(segmentsLength(segments))).toString("hex") }, ...segments];
+}
+
+const text = (s: string): string => Buffer.from(s, "utf8").toString("hex");
+
+function countCases(): Draft[] {
+  const count = 65_537;
+  const zeroSize = entry("U8", [0], [0, 0]);
+  const dims = 50_000;
+  const max = U64_MAX.toString();
+  return [
+    {
+      id: "malicious/tensors-65537-then-duplicate",
+      description: "65,537 tensors and then a duplicate name",
+      comment:
+        "t0 to t65536 are zero-size U8 tensors at offset 0; then t0 again. A reader that caps tensors at 65,536 or fewer rejects with another error, or drops the entries after its cap and never sees the duplicate.",
+      requirements: ["LIMIT-1", "JSON-10"],
+      flags: ["malicious"],
+      segments: generatedHeader([
+        "{",
+        { numbered: count, before: text('"t'), after: text(`":${zeroSize},`) },
+        `"t0":${zeroSize}}`,
+      ]),
+      expected: reject("duplicate_key"),
+    },
+    {
+      id: "malicious/metadata-65537-then-duplicate",
+      description: "65,537 metadata entries and then a duplicate key",
+      comment:
+        "m0 to m65536 map to empty strings; then m0 again. A reader that caps metadata at 65,536 entries or fewer rejects with another error, or drops the entries after its cap and never sees the duplicate.",
+      requirements: ["LIMIT-1", "JSON-10", "META-1"],
+      flags: ["malicious"],
+      segments: generatedHeader([
+        '{"__metadata__":{',
+        { numbered: count, before: text('"m'), after: text('":"",') },
+        '"m0":""}}',
+      ]),
+      expected: reject("duplicate_key"),
+    },
+    {
+      id: "malicious/shape-50000-dims-of-u64-max",
+      description: "a shape of 50,000 dimensions of 2^64-1 is rejected quickly",
+      comment:
+        "The exact product has 3.2 million bits; multiplied out one dimension at a time it costs time quadratic in the rank (seconds to minutes with Go, Java, JavaScript or Python big integers). Past 2^64-1 every size is a mismatch, so a linear reader stops multiplying (§8). Budget 3 s for a 1 MB header.",
+      requirements: ["LIMIT-2", "SIZE-1", "SIZE-4"],
+      flags: ["malicious"],
+      segments: generatedHeader([
+        `{"t":{"dtype":"U8","shape":[`,
+        { repeat: text(`${max},`), count: dims - 1 },
+        `${max}],"data_offsets":[0,0]}}`,
+      ]),
+      expected: reject("tensor_size_mismatch"),
+      budget: { memoryMiB: 128, timeoutMs: 3000 },
+    },
   ];
 }
 
@@ -430,7 +530,7 @@ function largeCases(): Draft[] {
  * ```
  */
 export function maliciousCases(): Draft[] {
-  return [...prefixCases(), ...overflowCases(), ...floodCases(), ...largeCases(), tinyHex()];
+  return [...prefixCases(), ...overflowCases(), ...floodCases(), ...countCases(), ...largeCases(), tinyHex()];
 }
 
 function tinyHex(): Draft {

@@ -149,7 +149,7 @@ function metadataCases(): Draft[] {
     valid(
       PARENT_ID,
       "two F32 tensors with metadata form a valid file",
-      ["LAYOUT-1", "HDR-1", "HDR-3", "OFFSET-3"],
+      ["LAYOUT-1", "HDR-1", "HDR-3", "OFFSET-3", "HDR-11"],
       [...PARENT_TENSORS],
       {
         metadata: { form: "first", value: { format: "pt" } },
@@ -228,6 +228,33 @@ function metadataCases(): Draft[] {
         value: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`key-${999 - i}`, `value ${i}`])),
       },
     }),
+    ...[1025, 4097].map((count) =>
+      valid(
+        `valid/metadata-${count}-entries`,
+        `metadata with ${count} entries is valid`,
+        ["LIMIT-1", "META-1"],
+        w,
+        {
+          metadata: {
+            form: "first",
+            value: Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, `${i % 10}`])),
+          },
+          comment: `One more entry than ${count - 1}: a reader that caps metadata at ${count === 1025 ? "1000 or 1024" : "4096"} entries fails here (LIMIT-1 allows no cap but the header length).`,
+        },
+      ),
+    ),
+    valid(
+      "valid/metadata-key-escaped",
+      "an escaped __metadata__ key is the metadata",
+      ["JSON-9", "HDR-2", "META-1", "HDR-11"],
+      w,
+      {
+        metadata: { form: "first", value: { format: "pt" } },
+        frame: (compact) => pad8(compact.replace('"__metadata__"', '"__metad\\u0061ta__"')),
+        comment:
+          'The key is written "__metad\\u0061ta__". Keys are compared after decoding escapes (JSON-9), so it is __metadata__: a reader that compares the raw key text takes it for a tensor whose entry lacks dtype, shape and data_offsets.',
+      },
+    ),
   ];
 }
 
