@@ -31,7 +31,9 @@ import mmap
 import os
 import sys
 
-os.environ.setdefault("DEV", "CPU")  # tinygrad picks a device at first use; force the CPU one
+# tinygrad picks its device from DEV at first use; force the CPU one (a DEV left by another
+# tool, such as vitest's DEV=1, would name a device that does not exist)
+os.environ["DEV"] = "CPU"
 
 from tinygrad import Tensor, dtypes  # noqa: E402
 from tinygrad.nn.state import (  # noqa: E402
