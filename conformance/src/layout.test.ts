@@ -83,3 +83,11 @@ describe("layoutDeviation", () => {
     expect(layoutDeviation(withNull, plain)).toMatchObject({ requirement: "WRITE-8", field: "__metadata__" });
   });
 });
+
+describe("layoutDeviation with non-ASCII keys", () => {
+  it("calls raw UTF-8 keys in the wrong order an order problem, not an escaping one", () => {
+    const sorted = file(`{"__metadata__":{"a":"1","模":"2"}}`);
+    const unsorted = file(`{"__metadata__":{"模":"2","a":"1"}}`);
+    expect(layoutDeviation(unsorted, sorted)).toMatchObject({ requirement: "WRITE-5" });
+  });
+});

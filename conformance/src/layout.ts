@@ -170,9 +170,7 @@ export function layoutDeviation(written: Uint8Array, canonical: Uint8Array): Lay
       "no whitespace between tokens",
     );
   }
-  const escaping =
-    place.inString &&
-    (wb === BACKSLASH || cb === BACKSLASH || wb < SPACE || cb < SPACE || wb >= 0x80 || cb >= 0x80);
+  const escaping = place.inString && (wb === BACKSLASH || cb === BACKSLASH || wb < SPACE || cb < SPACE);
   if (place.top === "__metadata__") {
     const field =
       place.inner === undefined ? "__metadata__" : `__metadata__ key ${JSON.stringify(place.inner)}`;

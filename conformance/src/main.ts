@@ -30,7 +30,7 @@ import type { MemoryLimitMode } from "./memory.ts";
 import { EXIT, helpText, type OptionName, parseOptions, UsageError } from "./options.ts";
 import type { StartedMessage } from "./protocol.ts";
 import { canonicalPrefix, checkWithReference } from "./reference-check.ts";
-import { buildReport, type RunReport, writeFileAtomic } from "./report.ts";
+import { buildReport, type RunReport, type StartFailure, writeFileAtomic } from "./report.ts";
 import { type OutputStream, ProgressBar, renderSummary } from "./reporters/console.ts";
 import { renderHtml } from "./reporters/html.ts";
 import { renderJunit } from "./reporters/junit.ts";
@@ -151,8 +151,8 @@ export function adapterArgv(spec: string): string[] {
 /** How a run stopped by a signal ends: its exit status and how the last line names it. */
 const SIGNAL_EXITS: Readonly<Record<string, { readonly code: number; readonly words: string }>> = {
   SIGINT: { code: EXIT.interrupted, words: "interrupted" },
-  SIGTERM: { code: 143, words: "terminated (SIGTERM)" },
-  SIGHUP: { code: 129, words: "hung up (SIGHUP)" },
+  SIGTERM: { code: EXIT.terminated, words: "terminated (SIGTERM)" },
+  SIGHUP: { code: EXIT.hangup, words: "hung up (SIGHUP)" },
 };
 
 function signalExit(signal: AbortSignal | undefined): { readonly code: number; readonly words: string } {
@@ -163,13 +163,6 @@ function signalExit(signal: AbortSignal | undefined): { readonly code: number; r
       words: "interrupted",
     }
   );
-}
-
-/** Why the first handshake failed, as the report's `startFailure` says it. */
-interface StartFailure {
-  readonly kind: StartFailureKind;
-  readonly detail: string;
-  readonly stderr: string;
 }
 
 /**
@@ -377,8 +370,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
     unused: expectations.unused(),
     defaultChoices,
   });
-  const report: RunReport & { readonly startFailure?: StartFailure } =
-    startFailure === undefined ? built : { ...built, ok: false, startFailure };
+  const report: RunReport = startFailure === undefined ? built : { ...built, ok: false, startFailure };
   const json = str("json");
   if (json !== undefined) {
     await writeFileAtomic(

@@ -162,7 +162,15 @@ export interface ExitCodeInfo {
 }
 
 /** The names of the exit codes. */
-export type ExitName = "ok" | "failures" | "usage" | "adapter" | "internal" | "interrupted";
+export type ExitName =
+  | "ok"
+  | "failures"
+  | "usage"
+  | "adapter"
+  | "internal"
+  | "hangup"
+  | "interrupted"
+  | "terminated";
 
 /** The exit codes, in one table: `--help` prints it and the README documents it. */
 export const EXIT_CODES: readonly ExitCodeInfo[] = [
@@ -181,7 +189,9 @@ export const EXIT_CODES: readonly ExitCodeInfo[] = [
   { code: 2, name: "usage", meaning: "bad command line, or an unreadable expected-failures file or report" },
   { code: 3, name: "adapter", meaning: "the adapter could not be started or its handshake was invalid" },
   { code: 70, name: "internal", meaning: "a bug in the harness or the corpus (please open an issue)" },
+  { code: 129, name: "hangup", meaning: "stopped by SIGHUP; the partial report was written" },
   { code: 130, name: "interrupted", meaning: "interrupted by SIGINT; the partial report was written" },
+  { code: 143, name: "terminated", meaning: "stopped by SIGTERM; the partial report was written" },
 ];
 
 /** Exit codes by name, from {@link EXIT_CODES}. */

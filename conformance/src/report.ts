@@ -3,7 +3,7 @@
  * `spec/protocol/v1/report.schema.json`), plus the summaries the reporters print.
  */
 import { rename, writeFile } from "node:fs/promises";
-import type { AdapterCommand, TransportLimits } from "./adapter.ts";
+import type { AdapterCommand, StartFailureKind, TransportLimits } from "./adapter.ts";
 import type { ExpectedFailure } from "./expected-failures.ts";
 import { VERDICTS } from "./judge.ts";
 import type { Capabilities, Implementation, StartedMessage } from "./protocol.ts";
@@ -47,6 +47,18 @@ export interface RunReport {
   readonly expectations: ExpectationsInfo;
   /** `true` when nothing failed, nothing passed unexpectedly, nothing expired and the run is complete. */
   readonly ok: boolean;
+  /** Present when the adapter never completed its first handshake (the run has no results). */
+  readonly startFailure?: StartFailure;
+}
+
+/** Why the first handshake failed. */
+export interface StartFailure {
+  /** How it failed. */
+  readonly kind: StartFailureKind;
+  /** One line saying what happened. */
+  readonly detail: string;
+  /** The adapter's stderr (its tail). */
+  readonly stderr: string;
 }
 
 /** The harness that wrote a report. */

@@ -168,6 +168,8 @@ function describeAnswer(exchange: Exchange): string {
       const header = m["header"] as { tensors: unknown[] };
       return `accepted (${header.tensors.length} tensors)`;
     }
+    case "written":
+      return "written";
     case "decoded":
       return `decoded (sha256F32 ${String(m["sha256F32"]).slice(0, 12)}…)`;
     case "rejected": {

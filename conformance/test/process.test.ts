@@ -286,7 +286,12 @@ describe("the real CLI against hostile adapters (issue #8)", () => {
     expect(report.ok).toBe(false);
     expect(report.startFailure).toEqual({ kind: "timeout", detail: "no answer within 1000 ms", stderr: "" });
     expect(report.adapter.notes).toContain("the adapter did not start (timeout): no answer within 1000 ms");
-    expect(readFileSync(join(t.dir, "r.xml"), "utf8")).toContain("did not start");
+    const junit = readFileSync(join(t.dir, "r.xml"), "utf8");
+    expect(junit).toContain("did not start");
+    expect(junit).toMatch(/tests="1" failures="0" errors="1"/);
+    expect(junit).toMatch(
+      /<testcase classname="safetensors.start" name="handshake"[^>]*>\s*<error type="timeout"/,
+    );
     expect(readFileSync(join(t.dir, "r.html"), "utf8")).toContain("did not start");
     expect(survivors(t.pids)).toEqual([]);
   });

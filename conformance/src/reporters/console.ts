@@ -89,6 +89,15 @@ export function renderSummary(report: RunReport): string {
   // The worst first: crashes, timeouts and budget overruns, then protocol errors, then
   // wrong answers and unexpected passes; the corpus order within each.
   const severity = (r: CaseResult): number => SEVERITY.indexOf(r.status);
+  if (report.startFailure !== undefined) {
+    const start = report.startFailure;
+    out.push("", `The adapter did not start (${start.kind}): ${start.detail}`);
+    for (const line of start.stderr.trim().split("\n").slice(-5)) {
+      if (line.trim() !== "") {
+        out.push(`  stderr: ${line.slice(0, 160)}`);
+      }
+    }
+  }
   const problems = report.results
     .filter((r) => FAILING_STATUSES.has(r.status))
     .map((r, i) => ({ r, i }))

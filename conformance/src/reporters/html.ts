@@ -136,6 +136,10 @@ export function renderHtml(reports: readonly RunReport[]): string {
       const counts = STATUSES.filter((s) => report.summary.byStatus[s] > 0)
         .map((s) => `${report.summary.byStatus[s]} ${s}`)
         .join(", ");
+      const start = report.startFailure;
+      if (start !== undefined) {
+        return `<li><b>the adapter did not start (${esc(start.kind)})</b>: ${esc(start.detail)}${start.stderr.trim() === "" ? "" : `<pre>${esc(start.stderr.slice(-2000))}</pre>`} — FAIL</li>`;
+      }
       return `<li><b>${esc(report.implementation.name)} ${esc(report.implementation.version)}</b>: ${esc(counts)} — ${report.ok ? "PASS" : "FAIL"}</li>`;
     })
     .join("");

@@ -36,11 +36,22 @@ export function renderJunit(report: RunReport): string {
   const skipped = counts.skipped + counts["expected-failure"] + flakyFailed;
   const seconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
   const name = `${report.implementation.name} ${report.implementation.version}`;
+  // An adapter that never started is one error: the handshake.
+  const start = report.startFailure;
+  const tests = report.summary.total + (start === undefined ? 0 : 1);
+  const allErrors = errors + (start === undefined ? 0 : 1);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="safetensors-conformance" tests="${report.summary.total}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds.toFixed(3)}">`,
-    `  <testsuite name="${xml(name)}" tests="${report.summary.total}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds.toFixed(3)}" timestamp="${report.startedAt}">`,
+    `<testsuites name="safetensors-conformance" tests="${tests}" failures="${failures}" errors="${allErrors}" skipped="${skipped}" time="${seconds.toFixed(3)}">`,
+    `  <testsuite name="${xml(name)}" tests="${tests}" failures="${failures}" errors="${allErrors}" skipped="${skipped}" time="${seconds.toFixed(3)}" timestamp="${report.startedAt}">`,
   ];
+  if (start !== undefined) {
+    lines.push(
+      `    <testcase classname="safetensors.start" name="handshake" time="0">`,
+      `      <error type="${xml(start.kind)}" message="${xml(start.detail)}">${xml(`${start.detail}\n${start.stderr}`)}</error>`,
+      "    </testcase>",
+    );
+  }
   for (const r of report.results) {
     const head = `    <testcase classname="safetensors.${r.kind}" name="${xml(r.id)}" time="${(r.elapsedMs / 1000).toFixed(4)}"`;
     const detail = xml(
