@@ -464,12 +464,17 @@ function largeCases(): Draft[] {
   return [
     {
       id: "valid/header-at-limit",
-      description: "a header of exactly 100,000,000 bytes is valid",
+      description: "a header of exactly 100,000,000 bytes is valid; a reader declaring max_header_length=25000000 rejects it",
       requirements: ["PREFIX-2", "CHOICE-2", "LIMIT-1"],
-      flags: ["valid", "large"],
+      flags: ["valid", "implementation-defined", "large"],
       segments: atLength(100_000_000),
-      expected: w.expected,
-      comment: "Built at run time: the header is the entry and spaces up to the limit.",
+      expected: {
+        outcome: "implementation-defined",
+        choice: "max_header_length",
+        options: { "100000000": w.expected, "25000000": reject("header_too_large") },
+      },
+      comment:
+        "Built at run time: the header is the entry and spaces up to the limit. Valid under the default choice; CHOICE-2 lets a reader with the lower limit reject it.",
     },
     {
       id: "invalid/header-limit-plus-one-full",
