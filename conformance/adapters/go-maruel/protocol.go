@@ -19,6 +19,10 @@ import (
 	"syscall"
 )
 
+// protocolOut is the process's standard output, kept before any init function runs, so that
+// an adapter can point os.Stdout elsewhere when its library prints.
+var protocolOut = os.Stdout
+
 // response is one answer; encoding/json writes uint64 shapes and offsets exactly.
 type response map[string]any
 
@@ -278,7 +282,7 @@ func emit(out *bufio.Writer, answer response) {
 
 func main() {
 	debug.SetGCPercent(400) // fewer collections while a 100 MB header is built
-	out := bufio.NewWriter(os.Stdout)
+	out := bufio.NewWriter(protocolOut)
 	if args := os.Args[1:]; len(args) > 0 {
 		os.Exit(oneShot(out, args))
 	}
