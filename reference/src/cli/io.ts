@@ -44,6 +44,8 @@ const SYSTEM_REASONS: Readonly<Record<string, string>> = {
   ELOOP: "too many symbolic links",
   EMFILE: "too many open files",
   ENAMETOOLONG: "name too long",
+  ENXIO: "no such device or address",
+  ESPIPE: "not a regular file",
 };
 
 /**
@@ -57,6 +59,45 @@ export function systemReason(e: SystemError): string {
 }
 
 /**
+ * Characters that must not reach a terminal or a line-based reader raw: controls (C0,
+ * DEL, C1), format characters (bidi overrides and isolates, zero-width characters, the
+ * BOM), the line and paragraph separators, and lone surrogates. A file or tensor name
+ * holding one could otherwise forge an output line or hide its real text.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/** `\uXXXX` for a code point (a surrogate pair for one above U+FFFF, as JSON writes it). */
+function escapeCodePoint(ch: string): string {
+  let out = "";
+  for (let i = 0; i < ch.length; i++) {
+    out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * Escapes the characters of {@link UNSAFE} as `\uXXXX`; everything else is kept.
+ *
+ * @param text - Text from a file or the command line, such as an error message.
+ * @returns The text, safe to print on one line.
+ */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, escapeCodePoint);
+}
+
+/**
+ * Serializes a string as a JSON string literal that is also safe on a terminal: the
+ * characters of {@link UNSAFE} (which `JSON.stringify` leaves raw, except C0 controls
+ * and lone surrogates) are escaped as well. `JSON.parse` gives back the same string.
+ *
+ * @param text - Any string.
+ * @returns The JSON literal, quotes included.
+ */
+export function jsonString(text: string): string {
+  return JSON.stringify(text).replace(UNSAFE, escapeCodePoint);
+}
+
+/**
  * Serializes a value as JSON, writing bigints as plain integers (so dimensions above
  * 2^53 stay exact), with 2-space indentation.
  *
@@ -67,6 +108,9 @@ export function systemReason(e: SystemError): string {
 export function toJson(value: unknown, indent = ""): string {
   if (typeof value === "bigint") {
     return value.toString();
+  }
+  if (typeof value === "string") {
+    return jsonString(value);
   }
   if (value === null || typeof value !== "object") {
     return JSON.stringify(value) ?? "null";
@@ -86,19 +130,19 @@ export function toJson(value: unknown, indent = ""): string {
     return "{}";
   }
   const record = value as Readonly<Record<string, unknown>>;
-  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${toJson(record[k], inner)}`).join(",\n")}\n${indent}}`;
+  return `{\n${keys.map((k) => `${inner}${jsonString(k)}: ${toJson(record[k], inner)}`).join(",\n")}\n${indent}}`;
 }
 
 /**
- * Shows a tensor name or metadata string on one terminal line: as is when it is plain
- * printable text, JSON-quoted otherwise (empty, spaces at the ends, control characters).
+ * Shows a path, tensor name or metadata string on one terminal line: as is when it is
+ * plain text, JSON-quoted with {@link jsonString} otherwise: when it is empty, has
+ * spaces at the ends, holds a quote, a backslash, `": "` (so a verdict line's first
+ * `": "` always ends its path) or any character of {@link UNSAFE}.
  *
  * @param text - The string.
  * @returns The display form.
  */
 export function display(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it detects.
-  return text === "" || /[\u0000-\u001f\u007f-\u009f\u2028\u2029"]|^\s|\s$/.test(text)
-    ? JSON.stringify(text)
-    : text;
+  UNSAFE.lastIndex = 0;
+  return text === "" || UNSAFE.test(text) || /["\\]|: |^\s|\s$/.test(text) ? jsonString(text) : text;
 }

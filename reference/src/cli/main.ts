@@ -5,8 +5,9 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
-import { type CliIo, isSystemError, systemReason } from "./io.ts";
+import { type CliIo, display, escapeText, isSystemError, systemReason } from "./io.ts";
 import { EXIT, type ExitCode, helpText, parseArgs, UsageError } from "./options.ts";
+import { UnreadableError } from "./source.ts";
 
 export type { CliIo } from "./io.ts";
 
@@ -25,17 +26,21 @@ export function packageVersion(): string {
 // The one place where failures become exit codes.
 function exitCodeFor(error: unknown, io: CliIo): ExitCode {
   if (error instanceof UsageError) {
-    io.stderr(`safetensors: ${error.message} (see safetensors --help)\n`);
+    io.stderr(`safetensors: ${escapeText(error.message)} (see safetensors --help)\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof UnreadableError) {
+    io.stderr(`safetensors: cannot read ${display(error.path)}: ${error.reason}\n`);
     return EXIT.usage;
   }
   if (isSystemError(error)) {
-    const where = typeof error.path === "string" ? ` ${error.path}` : "";
+    const where = typeof error.path === "string" ? ` ${display(error.path)}` : "";
     io.stderr(`safetensors: cannot read${where}: ${systemReason(error)}\n`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   io.stderr(
-    `safetensors: internal error: ${message.split("\n")[0]}; please report it to the maintainers of @safetensors-spec/reference\n`,
+    `safetensors: internal error: ${escapeText(message.split("\n")[0] ?? "")}; please report it to the maintainers of @safetensors-spec/reference\n`,
   );
   return EXIT.internal;
 }

@@ -93,11 +93,34 @@ export function isSafetensorsError(e: unknown): e is SafetensorsError {
 const QUOTE_LIMIT = 40;
 
 /**
- * Quotes input text for a message, JSON-escaped and truncated to a bounded length.
+ * What JSON.stringify leaves raw but a message must not carry: DEL and C1 controls,
+ * format characters (bidi controls, zero-width characters, the BOM), and the line and
+ * paragraph separators. A name holding one could forge or hide text where the message
+ * is printed.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** `\\uXXXX` for each UTF-16 unit of a character. */
+function escapeUnits(c: string): string {
+  let out = "";
+  for (let i = 0; i < c.length; i++) {
+    out += `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * Quotes input text for a message, JSON-escaped (every control, format and separator
+ * character as `\uXXXX`) and truncated to a bounded length.
  *
  * @internal
  */
 export function quote(text: string): string {
-  const cut = text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text;
-  return JSON.stringify(cut);
+  let cut = text.length > QUOTE_LIMIT ? text.slice(0, QUOTE_LIMIT) : text;
+  const last = cut.charCodeAt(cut.length - 1);
+  if (cut.length < text.length && last >= 0xd800 && last <= 0xdbff) {
+    cut = cut.slice(0, -1); // do not cut a surrogate pair in two
+  }
+  const quoted = JSON.stringify(cut).replace(UNSAFE, escapeUnits);
+  return cut.length < text.length ? `${quoted.slice(0, -1)}…"` : quoted;
 }

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type DtypeTag, dtypeInfo } from "@safetensors-spec/spec";
 import {
@@ -219,7 +220,9 @@ class OpenFile implements SafetensorsFile {
  *   spec's precedence (ERR-1), e.g. `file_too_small`, `header_too_large`,
  *   `header_invalid_json`, `offsets_not_contiguous`, `trailing_bytes`.
  * @throws The file system's error (with its `code`, e.g. `ENOENT`, `EISDIR`, `EACCES`)
- *   when the file cannot be opened or read.
+ *   when the file cannot be opened or read; an error with code `ESPIPE` when the path is
+ *   not a regular file (a FIFO, socket or device: it has no size to check and no
+ *   positional reads; read such a source into memory and use {@link index!readSafetensors}).
  * @example
  * ```ts
  * await using file = await openSafetensors("model.safetensors");
@@ -228,7 +231,9 @@ class OpenFile implements SafetensorsFile {
  * ```
  */
 export async function openSafetensors(path: string, options: ReadOptions = {}): Promise<SafetensorsFile> {
-  const handle = await open(path, "r");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below); it
+  // changes nothing for a regular file.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) {
@@ -236,6 +241,15 @@ export async function openSafetensors(path: string, options: ReadOptions = {}): 
         code: "EISDIR",
         path,
       });
+    }
+    if (!stats.isFile()) {
+      // A FIFO, socket or device has no size to check coverage against (st_size is 0)
+      // and no positional reads: reading one as a file would report file_too_small.
+      const kind = stats.isFIFO() ? "a FIFO" : stats.isSocket() ? "a socket" : "a device";
+      throw Object.assign(
+        new Error(`ESPIPE: not a regular file (${kind}); openSafetensors reads at offsets, open '${path}'`),
+        { code: "ESPIPE", path },
+      );
     }
     const fileLength = stats.size;
     const prefix = new Uint8Array(Math.min(PREFIX_LENGTH, fileLength));

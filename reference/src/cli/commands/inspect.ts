@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import { isSafetensorsError } from "../../index.ts";
-import { openSafetensors } from "../../node.ts";
-import { type CliIo, display, toJson } from "../io.ts";
+import { type CliIo, display, escapeText, toJson } from "../io.ts";
 import { EXIT, type ExitCode, type ParsedArgs } from "../options.ts";
+import { type Examined, examine } from "../source.ts";
 import { readOptions } from "./common.ts";
 
 function shapeText(shape: readonly (number | bigint)[]): string {
@@ -20,21 +20,23 @@ function shapeText(shape: readonly (number | bigint)[]): string {
  * @param args - The parsed command line; one operand.
  * @param io - Output streams.
  * @returns 0 for a valid file, 1 for an invalid one.
- * @throws The file system's error when the file cannot be read.
+ * @throws The file system's error when the file cannot be read, and
+ *   {@link UnreadableError} for a directory, a device or a socket.
  */
 export async function inspect(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
   const path = args.operands[0] ?? "";
-  let file: Awaited<ReturnType<typeof openSafetensors>>;
+  let file: Examined;
   try {
-    file = await openSafetensors(path, readOptions(args));
+    file = await examine(path, readOptions(args), io);
   } catch (error) {
     if (!isSafetensorsError(error)) {
       throw error;
     }
-    io.stderr(`safetensors: ${path}: invalid: ${error.code} (${error.requirement}): ${error.message}\n`);
+    io.stderr(
+      `safetensors: ${display(path)}: invalid: ${error.code} (${error.requirement}): ${escapeText(error.message)}\n`,
+    );
     return EXIT.invalid;
   }
-  await file.close();
   const { header } = file;
   if (args.options.has("json")) {
     io.stdout(
@@ -57,7 +59,7 @@ export async function inspect(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
     return EXIT.ok;
   }
   const lines = [
-    `${path}: ${header.tensors.length} ${header.tensors.length === 1 ? "tensor" : "tensors"}, ` +
+    `${display(path)}: ${header.tensors.length} ${header.tensors.length === 1 ? "tensor" : "tensors"}, ` +
       `header ${header.headerLength} bytes, data ${header.dataLength} bytes`,
   ];
   if (header.metadata === null) {

@@ -1,13 +1,13 @@
 /**
- * `safetensors validate FILE...`: one verdict per file.
+ * `safetensors validate FILE...`: one verdict per file, printed as soon as it is known.
  *
  * @internal
  * @packageDocumentation
  */
 import { isSafetensorsError } from "../../index.ts";
-import { openSafetensors } from "../../node.ts";
-import { type CliIo, isSystemError, systemReason, toJson } from "../io.ts";
+import { type CliIo, display, escapeText, isSystemError, systemReason, toJson } from "../io.ts";
 import { EXIT, type ExitCode, type ParsedArgs } from "../options.ts";
+import { examine, UnreadableError } from "../source.ts";
 import { readOptions } from "./common.ts";
 
 /** The verdict on one file. */
@@ -28,11 +28,10 @@ type Verdict =
       readonly message: string;
     };
 
-async function check(path: string, args: ParsedArgs): Promise<Verdict> {
+async function check(path: string, args: ParsedArgs, io: CliIo): Promise<Verdict> {
   try {
-    const file = await openSafetensors(path, readOptions(args));
-    await file.close();
-    return { path, verdict: "valid", tensors: file.header.tensors.length };
+    const { header } = await examine(path, readOptions(args), io);
+    return { path, verdict: "valid", tensors: header.tensors.length };
   } catch (error) {
     if (isSafetensorsError(error)) {
       return {
@@ -44,6 +43,9 @@ async function check(path: string, args: ParsedArgs): Promise<Verdict> {
         message: error.message,
       };
     }
+    if (error instanceof UnreadableError) {
+      return { path, verdict: "unreadable", error: error.code, message: error.reason };
+    }
     if (isSystemError(error)) {
       return { path, verdict: "unreadable", error: error.code, message: systemReason(error) };
     }
@@ -52,32 +54,42 @@ async function check(path: string, args: ParsedArgs): Promise<Verdict> {
 }
 
 /**
- * Validates each file and prints a verdict per file.
+ * Validates each file and prints its verdict as soon as it is decided, so a file that
+ * blocks (a FIFO waiting for its writer) never hides the verdicts before it. Text
+ * verdicts go to stdout (unreadable files to stderr), one line each, with paths and
+ * messages escaped ({@link display}); `--json` streams one JSON document,
+ * `{"files": [...], "valid": ...}`, whose strings are escaped the same way.
  *
  * @param args - The parsed command line; one or more operands.
  * @param io - Output streams.
  * @returns 0 when every file is valid, 1 when any is invalid, 2 when any cannot be read.
  */
 export async function validate(args: ParsedArgs, io: CliIo): Promise<ExitCode> {
-  const verdicts: Verdict[] = [];
-  for (const path of args.operands) {
-    verdicts.push(await check(path, args));
+  const json = args.options.has("json");
+  let invalid = false;
+  let unreadable = false;
+  if (json) {
+    io.stdout('{\n  "files": [');
   }
-  if (args.options.has("json")) {
-    io.stdout(`${toJson({ valid: verdicts.every((v) => v.verdict === "valid"), files: verdicts })}\n`);
-  } else {
-    for (const v of verdicts) {
-      if (v.verdict === "valid") {
-        io.stdout(`${v.path}: valid (${v.tensors} ${v.tensors === 1 ? "tensor" : "tensors"})\n`);
-      } else if (v.verdict === "invalid") {
-        io.stdout(`${v.path}: invalid: ${v.code} (${v.requirement}): ${v.message}\n`);
-      } else {
-        io.stderr(`safetensors: cannot read ${v.path}: ${v.message}\n`);
-      }
+  for (const [i, path] of args.operands.entries()) {
+    const v = await check(path, args, io);
+    invalid ||= v.verdict === "invalid";
+    unreadable ||= v.verdict === "unreadable";
+    if (json) {
+      io.stdout(`${i === 0 ? "" : ","}\n    ${toJson(v, "    ")}`);
+    } else if (v.verdict === "valid") {
+      io.stdout(`${display(v.path)}: valid (${v.tensors} ${v.tensors === 1 ? "tensor" : "tensors"})\n`);
+    } else if (v.verdict === "invalid") {
+      io.stdout(`${display(v.path)}: invalid: ${v.code} (${v.requirement}): ${escapeText(v.message)}\n`);
+    } else {
+      io.stderr(`safetensors: cannot read ${display(v.path)}: ${v.message}\n`);
     }
   }
-  if (verdicts.some((v) => v.verdict === "unreadable")) {
+  if (json) {
+    io.stdout(`\n  ],\n  "valid": ${!invalid && !unreadable}\n}\n`);
+  }
+  if (unreadable) {
     return EXIT.usage;
   }
-  return verdicts.some((v) => v.verdict === "invalid") ? EXIT.invalid : EXIT.ok;
+  return invalid ? EXIT.invalid : EXIT.ok;
 }
