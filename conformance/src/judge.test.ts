@@ -178,6 +178,11 @@ describe("judgeRead charges the requirement a failure breaks, not every one the 
     ]);
   });
 
+  it("compares no offsets for a library that exposes none", () => {
+    const t = { name: "w", dtype: "F32", shape: [2, 3], sha256: SHA };
+    expect(headerDifferences(header, { metadata: { k: "v" }, tensors: [t] })).toEqual([]);
+  });
+
   it("charges a misdecoded name to HDR-9 and null metadata against entries to META-2", () => {
     const differences = headerDifferences(header, {
       metadata: null,

@@ -71,8 +71,8 @@ export interface ReportedTensor {
   readonly dtype: string;
   /** Its shape, exact (bigints above 2^53). */
   readonly shape: readonly U64[];
-  /** `[begin, end)` relative to the data buffer. */
-  readonly dataOffsets: readonly [U64, U64];
+  /** `[begin, end)` relative to the data buffer; absent when the library exposes no offsets. */
+  readonly dataOffsets?: readonly [U64, U64];
   /** Lowercase hex SHA-256 of the tensor's bytes. */
   readonly sha256: string;
 }
