@@ -13,6 +13,14 @@ if [ -f target/setup-stamp ] && [ "$(cat target/setup-stamp)" = "$stamp" ]; then
   echo "java-djl adapter: ai.djl:api $DJL_VERSION (already built)"
   exit 0
 fi
-mvn -q -B package
+# Maven prints colour resets even in quiet batch mode: its output is shown only on failure.
+log=$(mktemp)
+if ! mvn -q -B package >"$log" 2>&1; then
+  sed -e 's/\x1b\[[0-9;]*m//g' "$log" >&2
+  rm -f "$log"
+  echo "java-djl adapter: mvn package failed" >&2
+  exit 1
+fi
+rm -f "$log"
 echo "$stamp" > target/setup-stamp
 echo "java-djl adapter: ai.djl:api $DJL_VERSION"
