@@ -71,6 +71,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       return EXIT.ok;
     }
     switch (args.command?.name) {
+      case "clean": {
+        const { clean } = await import("./commands/clean.ts");
+        return await clean(args, io);
+      }
       case "inspect": {
         const { inspect } = await import("./commands/inspect.ts");
         return await inspect(args, io);

@@ -54,6 +54,7 @@ export const OPTIONS = [
     default: "100000000",
     description: "Largest header length accepted (CHOICE-2).",
   },
+  { name: "dry-run", description: "clean: list stale temporary files without removing them." },
   { name: "help", alias: "h", description: "Show this help and exit." },
   { name: "version", alias: "V", description: "Print the version and exit." },
 ] as const satisfies readonly OptionSpec[];
@@ -64,7 +65,7 @@ export type OptionName = (typeof OPTIONS)[number]["name"];
 /** One subcommand. */
 export interface CommandSpec {
   /** The command's name. */
-  readonly name: "inspect" | "validate";
+  readonly name: "clean" | "inspect" | "validate";
   /** Its operands, as shown in `--help`. */
   readonly operands: string;
   /** The least and most number of operands. */
@@ -86,6 +87,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     operands: "FILE...",
     arity: [1, Number.POSITIVE_INFINITY],
     summary: "Check files against the spec; print a verdict per file with its error code.",
+  },
+  {
+    name: "clean",
+    operands: "DIR...",
+    arity: [1, Number.POSITIVE_INFINITY],
+    summary: "Remove the stale temporary files (.*.safetensors-tmp) a killed writer left.",
   },
 ];
 
@@ -216,6 +223,24 @@ export function helpText(version: string): string {
     "",
     "Options:",
     ...optionLines,
+    "",
+    "Files:",
+    "  Regular files are read lazily (the prefix and header; tensor data is not read).",
+    "  A FIFO is read through in order: only the prefix and header are kept (at most",
+    "  8 + N bytes, N <= --max-header-length), data bytes are counted and dropped, and",
+    "  reading stops once the verdict is known, so at most 8 + N + D + 1 bytes are read",
+    "  (D the data length the header declares). Directories, character and block",
+    "  devices and sockets are reported as unreadable, not read. Verdicts are printed as",
+    "  soon as each is decided; paths, names and messages are printed with control,",
+    "  format and line-separator characters escaped (\\uXXXX) and quoted when needed.",
+    "",
+    "Temporary files:",
+    "  The writer builds each file as .<name>.<host>.<pid>.<random>.safetensors-tmp in",
+    "  the target's directory and renames it over the target. A writer killed before",
+    "  the rename leaves it behind; it is stale when its writer (on this host) is no",
+    "  longer running, or, from another host, untouched for 24 hours. The next write of",
+    "  the same target removes its stale temporaries; `safetensors clean DIR` removes",
+    "  all of a directory's. Replacing a file keeps its mode (a 0444 file stays 0444).",
     "",
     "Exit codes:",
     `  ${EXIT.ok}   every file is valid`,

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,5 +153,23 @@ describe("openSafetensors", () => {
     await file.close();
     await file.close();
     await expect(file.getTensorBytes("a")).rejects.toThrow(/is closed/);
+  });
+});
+
+describe("openSafetensors on files that are not regular (issue #8)", () => {
+  it("refuses a FIFO at once, without waiting for a writer", async () => {
+    // Arrange: a FIFO nobody writes to (opening it for reading would block)
+    const fifo = join(dir, "pipe.fifo");
+    execFileSync("mkfifo", [fifo]);
+    // Act
+    const error = await openSafetensors(fifo).catch((e: unknown) => e);
+    // Assert: not file_too_small (st_size is 0), but a clear system-style error
+    expect(isSafetensorsError(error)).toBe(false);
+    expect(error).toMatchObject({ code: "ESPIPE", path: fifo });
+    expect((error as Error).message).toContain("not a regular file (a FIFO)");
+  });
+
+  it("refuses a character device", async () => {
+    await expect(openSafetensors("/dev/zero")).rejects.toMatchObject({ code: "ESPIPE" });
   });
 });

@@ -6,9 +6,8 @@
  *
  * @packageDocumentation
  */
-import { randomBytes } from "node:crypto";
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import type { TensorInfo } from "../index.ts";
 import {
   type SerializedHeader,
@@ -17,6 +16,7 @@ import {
   type WriteOptions,
 } from "../write/header.ts";
 import { refuse } from "../write/refuse.ts";
+import { cleanTemporaries, temporaryPath } from "./temporaries.ts";
 
 /** Where a tensor's bytes come from: one buffer, or chunks produced on demand. */
 export type TensorDataSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -52,9 +52,58 @@ async function writeExactly(handle: FileHandle, bytes: Uint8Array, position: num
   let done = 0;
   while (done < bytes.byteLength) {
     const step = Math.min(bytes.byteLength - done, MAX_WRITE);
-    const { bytesWritten } = await handle.write(bytes, done, step, position + done);
+    const { bytesWritten } = await own(handle.write(bytes, done, step, position + done));
     done += bytesWritten;
   }
+}
+
+/** Errors thrown by this writer's own file operations (not by a tensor's source). */
+const OWN_ERRORS = new WeakSet<object>();
+
+/** Awaits one of the writer's own file operations, marking what it throws as the writer's. */
+async function own<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (typeof error === "object" && error !== null) {
+      OWN_ERRORS.add(error);
+    }
+    throw error;
+  }
+}
+
+/** A file-system error as Node throws it. */
+interface SystemError extends Error {
+  readonly code: string;
+  readonly errno?: number;
+  readonly syscall?: string;
+}
+
+function isSystemError(error: unknown): error is SystemError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
+}
+
+/**
+ * The same system error, told about the target: Node's message names the temporary
+ * file (`open '/dir/.model…safetensors-tmp'`), which the caller never asked for.
+ */
+function aboutTarget(error: unknown, target: string, temp: string, step: string): unknown {
+  if (!isSystemError(error) || !OWN_ERRORS.has(error) || !/^E[A-Z0-9]+$/.test(error.code)) {
+    return error;
+  }
+  const reason = /^E[A-Z0-9]+: (.*?)(?:, \w+(?: '.*)?)?$/s.exec(error.message)?.[1] ?? error.message;
+  return Object.assign(
+    new Error(
+      `${error.code}: cannot write ${JSON.stringify(target)}: ${reason} (while ${step} its temporary file ${JSON.stringify(basename(temp))})`,
+      { cause: error },
+    ),
+    {
+      code: error.code,
+      ...(error.errno === undefined ? {} : { errno: error.errno }),
+      ...(error.syscall === undefined ? {} : { syscall: error.syscall }),
+      path: target,
+    },
+  );
 }
 
 function sizeMismatch(t: TensorInfo, actual: string): SafetensorsErrorLike {
@@ -128,6 +177,30 @@ async function writeTensor(
   }
 }
 
+/**
+ * Gives the temporary file the mode bits of the file it replaces, and its owner and
+ * group where this process may (root, or a group it belongs to); a new target keeps the
+ * temporary's default mode.
+ */
+async function keepModeAndOwner(handle: FileHandle, target: string): Promise<void> {
+  let old: Awaited<ReturnType<typeof stat>>;
+  try {
+    old = await stat(target);
+  } catch {
+    return; // no file to replace (or none we can see): the default mode stands
+  }
+  if (!old.isFile()) {
+    return; // rename fails on a directory; other kinds are simply replaced
+  }
+  await handle.chmod(old.mode & 0o7777);
+  const mine = await handle.stat();
+  if (mine.uid !== old.uid || mine.gid !== old.gid) {
+    await handle.chown(old.uid, old.gid).catch(() => undefined);
+    // chown may clear set-user-ID and set-group-ID bits: set the mode again.
+    await handle.chmod(old.mode & 0o7777).catch(() => undefined);
+  }
+}
+
 async function removeQuietly(path: string): Promise<void> {
   try {
     await unlink(path);
@@ -144,6 +217,19 @@ async function removeQuietly(path: string): Promise<void> {
  * over the target (WRITE-10); on any failure the target is untouched and the temporary
  * file is removed.
  *
+ * Temporary files: each is named `.<target>.<host>.<pid>.<random>.safetensors-tmp`
+ * (see {@link cleanTemporaries}). A writer killed before its rename (SIGKILL, power
+ * loss) cannot remove its own; so before each write, the writer removes the stale
+ * temporaries of the same target: those whose writer process, on this host, is no
+ * longer running, and those from another host untouched for 24 hours. A concurrent
+ * writer's temporary is left alone. `safetensors clean DIR` removes every stale one in
+ * a directory.
+ *
+ * Replacing a file keeps its permission bits (a 0444 file stays 0444: as with `mv`,
+ * replacing is governed by the directory's permissions, not the file's) and, where the
+ * process may, its owner and group. A new file gets the default mode (0666 less the
+ * umask).
+ *
  * @param path - The file to create or replace.
  * @param tensors - The tensors, in any order; each source is read once.
  * @param options - Metadata to include.
@@ -152,7 +238,9 @@ async function removeQuietly(path: string): Promise<void> {
  *   more or fewer bytes than its shape and dtype need, and every code
  *   {@link serializeHeader} throws.
  * @throws `TypeError` when a source is not bytes or a chunk is not a `Uint8Array`; the
- *   file system's error when the directory cannot be written; whatever a source throws.
+ *   file system's error, with its `code` and `path` set to the target (its message
+ *   names the target, and the temporary file only as where it happened), when the file
+ *   cannot be written; whatever a source throws.
  * @example
  * ```ts
  * async function* rows() {
@@ -172,11 +260,20 @@ export async function writeSafetensorsFile(
   const header: SerializedHeader = serializeHeader(descriptors, options);
   const layout = new Map(header.tensors.map((t) => [t.name, t]));
   const fileLength = header.dataStart + header.dataLength;
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(temp, "wx");
+  // Best effort: a directory that cannot be listed fails below, with a clear error.
+  await cleanTemporaries(dirname(path), { target: path }).catch(() => undefined);
+  const temp = temporaryPath(path);
+  let step = "creating";
+  let handle: FileHandle;
+  try {
+    handle = await own(open(temp, "wx"));
+  } catch (error) {
+    throw aboutTarget(error, path, temp, step);
+  }
   let closed = false;
   try {
-    await handle.truncate(fileLength);
+    step = "writing";
+    await own(handle.truncate(fileLength));
     await writeExactly(handle, header.bytes, 0);
     const staging = new Uint8Array(Math.min(STAGING, Math.max(header.dataLength, 1)));
     for (const descriptor of descriptors) {
@@ -192,16 +289,21 @@ export async function writeSafetensorsFile(
         staging,
       );
     }
-    await handle.sync();
+    step = "flushing";
+    await own(handle.sync());
+    step = "setting the mode of";
+    await own(keepModeAndOwner(handle, path));
+    step = "closing";
     closed = true;
-    await handle.close();
-    await rename(temp, path);
+    await own(handle.close());
+    step = "renaming";
+    await own(rename(temp, path));
   } catch (error) {
     if (!closed) {
       await handle.close().catch(() => undefined);
     }
     await removeQuietly(temp);
-    throw error;
+    throw aboutTarget(error, path, temp, step);
   }
   return { path, fileLength, headerLength: header.headerLength, tensors: header.tensors };
 }
