@@ -84,6 +84,18 @@ describe("layoutDeviation", () => {
   });
 });
 
+describe("layoutDeviation of entries out of place", () => {
+  it("calls entries listed out of data order a header-order problem when the data is canonical", () => {
+    const listed = file(
+      `{"__metadata__":{"a":"1","b":"2"},"y":${entry("U8", 2, 4)},"x":${entry("U8", 0, 2)}}`,
+    );
+    expect(layoutDeviation(listed, canonical, { dataInOrder: true })).toMatchObject({
+      requirement: "WRITE-4",
+    });
+    expect(layoutDeviation(listed, canonical)).toMatchObject({ requirement: "WRITE-3" });
+  });
+});
+
 describe("layoutDeviation with non-ASCII keys", () => {
   it("calls raw UTF-8 keys in the wrong order an order problem, not an escaping one", () => {
     const sorted = file(`{"__metadata__":{"a":"1","模":"2"}}`);

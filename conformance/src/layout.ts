@@ -116,13 +116,19 @@ function valueEnd(header: Uint8Array): number {
  *
  * @param written - The start of the written file: its prefix and header (more is ignored).
  * @param canonical - The prefix and header of the canonical file for the same content.
+ * @param options - `dataInOrder`: the written data is already in canonical order, so an
+ *   entry out of place is a header-order problem (WRITE-4) rather than a layout one (WRITE-3).
  * @returns The deviation, or `undefined` when the prefixes and headers are identical.
  * @example
  * ```ts
  * layoutDeviation(written, canonical)?.requirement; // "WRITE-5" when metadata is out of order
  * ```
  */
-export function layoutDeviation(written: Uint8Array, canonical: Uint8Array): LayoutDeviation | undefined {
+export function layoutDeviation(
+  written: Uint8Array,
+  canonical: Uint8Array,
+  options: { readonly dataInOrder?: boolean } = {},
+): LayoutDeviation | undefined {
   const wh = headerOf(written);
   const ch = headerOf(canonical);
   let i = 0;
@@ -185,7 +191,13 @@ export function layoutDeviation(written: Uint8Array, canonical: Uint8Array): Lay
     if (escaping) {
       return found(`${tensor} name`, "WRITE-6", "strings are escaped minimally");
     }
-    return found(tensor, "WRITE-3", "entries in canonical order: descending dtype order, then name bytes");
+    return options.dataInOrder === true
+      ? found(
+          tensor,
+          "WRITE-4",
+          "the data is in canonical order, but the header lists the entries in another order",
+        )
+      : found(tensor, "WRITE-3", "entries in canonical order: descending dtype order, then name bytes");
   }
   const tensor = `tensor ${JSON.stringify(place.top)}`;
   if (place.inKey) {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CHOICES } from "@safetensors-spec/spec";
+import { CHOICES, DTYPES } from "@safetensors-spec/spec";
 import { type Adapter, AdapterStartError, type Exchange, type RequestBudget } from "./adapter.ts";
 import type { AcceptOutcome, Case, CorpusSource, ExpectedHeader, RejectOutcome } from "./corpus.ts";
 import type { ExpectationMatcher, ExpectedFailure } from "./expected-failures.ts";
@@ -689,10 +689,11 @@ async function runWrite(
   const result = m["result"];
   if (result === "skipped" || result === "errored") {
     const judged = judgeRead(expected, m, "none");
-    const charged = noDeclaredSkip(
-      { ...judged, breaks: judged.verdict === "crash" ? [notDone] : [] },
-      notDone,
-    );
+    const crashed = { ...judged, breaks: judged.verdict === "crash" ? [notDone] : [] };
+    // A typed writer API may be unable even to take the bad input of a refusal case (a
+    // non-string metadata value for a map of strings, two equal names for a dict): it can
+    // never write that file, so its skip stays a skip. Valid input it must write.
+    const charged = expected.outcome === "reject" ? crashed : noDeclaredSkip(crashed, notDone);
     return { ...common, ...extras(exchange, charged), ...judgedFields(charged) };
   }
   if (expected.outcome === "reject") {
@@ -788,10 +789,16 @@ async function judgeWritten(
   if (differences.length > 0) {
     return { verdict: "fail", reasons: differences.map((d) => d.reason), breaks: ["WRITE-11"] };
   }
+  // Whether the data is in canonical order (WRITE-3): then an entry out of place in the
+  // header is a header-order problem (WRITE-4), not a layout one.
+  const canonicalNames = canonicalOrder(expected.header);
+  const dataInOrder =
+    canonicalNames !== undefined &&
+    check.header.tensors.map((t) => t.name).join("\u0000") === canonicalNames.join("\u0000");
   const deviation =
     options.canonicalPrefix === undefined
       ? undefined
-      : layoutDeviation(await readStart(out), options.canonicalPrefix(expected.header));
+      : layoutDeviation(await readStart(out), options.canonicalPrefix(expected.header), { dataInOrder });
   return {
     verdict: "fail",
     layout: "deviates",
@@ -801,6 +808,21 @@ async function judgeWritten(
     ],
     breaks: [deviation?.requirement ?? "WRITE-3"],
   };
+}
+
+/** Tensor names in canonical order (WRITE-3): descending dtype rank, then name bytes. */
+function canonicalOrder(header: ExpectedHeader): string[] | undefined {
+  const rank = new Map(DTYPES.map((d) => [d.tag as string, d.rank]));
+  const utf8 = (name: string): Buffer => Buffer.from(name, "utf8");
+  const tensors = [...header.tensors];
+  if (tensors.some((t) => !rank.has(t.dtype))) {
+    return undefined;
+  }
+  tensors.sort(
+    (a, b) =>
+      (rank.get(b.dtype) ?? 0) - (rank.get(a.dtype) ?? 0) || Buffer.compare(utf8(a.name), utf8(b.name)),
+  );
+  return tensors.map((t) => t.name);
 }
 
 /** The first bytes of a file: enough for its prefix and a header of up to 16 MiB. */
