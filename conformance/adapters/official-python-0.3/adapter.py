@@ -251,7 +251,7 @@ def handle(request):
         return {
             "result": "started", "protocolVersion": 1,
             "implementation": {"name": "safetensors (Python)", "version": safetensors.__version__,
-                               "language": "python", "codebase": "huggingface/safetensors",
+                               "language": "python", "codebase": "safetensors/safetensors",
                                "homepage": "https://github.com/huggingface/safetensors",
                                "issues": "https://github.com/huggingface/safetensors/issues"},
             "capabilities": {"read": True, "write": True, "dtypes": known_dtypes(),

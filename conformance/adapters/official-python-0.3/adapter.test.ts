@@ -7,7 +7,6 @@ const { read, write, scratch } = describeLegacyOfficialAdapter({
   dir: import.meta.dirname,
   language: "python",
   version: "0.3.3",
-  builtMarker: ".venv/.safetensors-version",
   dtypes: ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64"],
   messagePrefix: "Error while deserializing header: ",
   leadingWhitespace: "accepted",

@@ -7,7 +7,6 @@ const { read, write, scratch } = describeLegacyOfficialAdapter({
   dir: import.meta.dirname,
   language: "python",
   version: "0.5.3",
-  builtMarker: ".venv/.safetensors-version",
   dtypes: [
     "BOOL",
     "U8",

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the adapter against the official safetensors crate 0.3.3. Cargo.toml pins the direct
 # dependencies exactly and Cargo.lock.pinned the whole graph; the build is --locked.
-# Idempotent: returns at once when the binary for this version is already built.
+# Idempotent: returns at once when the binary for this version and these sources is built.
 set -euo pipefail
 cd "$(dirname "$0")"
 VERSION=0.3.3
 NAME=official-rust-0.3
 export CARGO_TARGET_DIR="$PWD/target"
-if [ -x target/release/adapter ] && [ "$(cat target/release/.safetensors-version 2>/dev/null)" = "$VERSION" ]; then
+# The marker holds the version and a digest of what the binary is built from.
+stamp="$VERSION $(cat Cargo.toml Cargo.lock.pinned src/main.rs | sha256sum | cut -c1-16)"
+if [ -x target/release/adapter ] && [ "$(cat target/release/.safetensors-version 2>/dev/null)" = "$stamp" ]; then
   echo "$NAME adapter: safetensors $VERSION (already built)"
   exit 0
 fi
@@ -28,5 +30,5 @@ if [ -z "$source_line" ]; then
 fi
 sed "s|@REGISTRY@|$source_line|" Cargo.lock.pinned > Cargo.lock
 cargo build --release --locked --quiet -j1
-echo "$VERSION" > target/release/.safetensors-version
+echo "$stamp" > target/release/.safetensors-version
 echo "$NAME adapter: safetensors $VERSION, built target/release/adapter"

@@ -7,7 +7,6 @@ const { write, scratch } = describeLegacyOfficialAdapter({
   dir: import.meta.dirname,
   language: "rust",
   version: "0.5.3",
-  builtMarker: "target/release/.safetensors-version",
   dtypes: [
     "BOOL",
     "U8",

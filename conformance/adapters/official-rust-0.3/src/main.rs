@@ -266,7 +266,7 @@ fn handle(request: &Value) -> Value {
                 "name": "safetensors (Rust)",
                 "version": SAFETENSORS_VERSION,
                 "language": "rust",
-                "codebase": "huggingface/safetensors",
+                "codebase": "safetensors/safetensors",
                 "homepage": "https://github.com/huggingface/safetensors",
                 "issues": "https://github.com/huggingface/safetensors/issues",
             },
