@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs MLX (CPU build), pinned with numpy in requirements.txt, into ./.venv (gitignored).
+# The `mlx` wheel for Linux holds only the Python binding: `mlx-cpu` at the same version
+# brings libmlx.so (without it, `import mlx.core` fails with ImportError: libmlx.so).
+# Idempotent: returns at once when .venv already holds exactly these pins.
+set -euo pipefail
+cd "$(dirname "$0")"
+name="mlx adapter"
+version=$(sed -n 's/^mlx==//p' requirements.txt)
+if [ -f .venv/.installed ] && cmp -s requirements.txt .venv/.installed; then
+  echo "$name: mlx $version (already installed)"
+  exit 0
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "$name: python3 not found; install Python 3.10 or later" >&2
+  exit 1
+fi
+rm -rf .venv
+if ! python3 -m venv .venv >/dev/null 2>&1; then
+  echo "$name: python3 -m venv failed; install the venv module (Debian: python3-venv)" >&2
+  exit 1
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+cp requirements.txt .venv/.installed
+.venv/bin/python -c "import importlib.metadata as m, mlx.core; print('$name: mlx', m.version('mlx'), '(CPU)')"
