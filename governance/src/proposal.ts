@@ -169,7 +169,11 @@ function readVectors(
     return [];
   }
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
-    cases: { id: string; case: { path: string }; input?: { path: string; sha256: string; size: number } }[];
+    cases: {
+      id: string;
+      case: { path: string; sha256?: string };
+      input?: { path: string; sha256: string; size: number };
+    }[];
   };
   const validate = corpusValidators().case as ((v: unknown) => boolean) & { errors?: unknown };
   const out: CaseSummary[] = [];
@@ -179,7 +183,14 @@ function readVectors(
       problems.push(`vector ${entry.id}: ${entry.case.path} is missing`);
       continue;
     }
-    const raw = JSON.parse(readFileSync(casePath, "utf8")) as unknown;
+    const caseBytes = readFileSync(casePath);
+    if (
+      entry.case.sha256 !== undefined &&
+      createHash("sha256").update(caseBytes).digest("hex") !== entry.case.sha256
+    ) {
+      problems.push(`vector ${entry.id}: ${entry.case.path} does not match its sha256 in the manifest`);
+    }
+    const raw = JSON.parse(caseBytes.toString("utf8")) as unknown;
     // The case schema knows the released dtypes only: validate a copy in which the
     // proposal's new tags stand in as a released one.
     if (!validate(withReleasedNames(raw, addedDtypes, addedIds))) {

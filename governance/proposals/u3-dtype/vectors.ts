@@ -5,8 +5,10 @@
  *
  *   node --import tsx governance/proposals/u3-dtype/vectors.ts
  */
+
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const DIR = join(import.meta.dirname, "vectors");
