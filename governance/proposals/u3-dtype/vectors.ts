@@ -123,13 +123,20 @@ for (const c of cases) {
   writeFileSync(join(DIR, VERSION, category, `${name}.json`), text);
   manifest.cases.push({
     id: c.id,
-    case: {
-      path: `${VERSION}/${category}/${name}.json`,
-      sha256: sha(new TextEncoder().encode(text)),
-      size: text.length,
-    },
+    case: { path: `${VERSION}/${category}/${name}.json` },
     input: { path: inputPath, sha256: input.sha256, size: input.size },
   });
 }
+// The repository's formatter owns the layout of JSON files: hash the case files after it.
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+const REL = "governance/proposals/u3-dtype/vectors";
+const biome = join(ROOT, "node_modules", ".bin", "biome");
+execFileSync(biome, ["format", "--write", REL], { cwd: ROOT, stdio: "ignore" });
+for (const entry of manifest.cases as { case: { path: string; sha256?: string; size?: number } }[]) {
+  const bytes = readFileSync(join(DIR, entry.case.path));
+  entry.case.sha256 = sha(bytes);
+  entry.case.size = bytes.length;
+}
 writeFileSync(join(DIR, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+execFileSync(biome, ["format", "--write", `${REL}/manifest.json`], { cwd: ROOT, stdio: "ignore" });
 process.stdout.write(`wrote ${cases.length} cases under ${DIR}\n`);
