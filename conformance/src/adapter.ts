@@ -43,7 +43,7 @@ export interface TransportLimits {
   readonly memoryLimitMiB: number;
 }
 
-/** A case's own budget, which can only tighten the limits (except `large`, which loosens the timeout). */
+/** A case's own budget, which can only tighten the limits (except `large`, which loosens the timeout, and `limitFloorMiB`, which loosens the memory limit for a valid input). */
 export interface RequestBudget {
   /** The case's time budget: a later answer is over budget. */
   readonly timeoutMs?: number;
@@ -51,6 +51,12 @@ export interface RequestBudget {
   readonly memoryMiB?: number;
   /** The case is flagged large: the request gets `largeTimeoutMs` instead of `timeoutMs`. */
   readonly large?: boolean;
+  /**
+   * Raises the group's memory limit (`memoryLimitMiB`, in `rss` mode) for this request: a
+   * valid file whose tensors a conforming loader may hold in memory (LIMIT-2 allows memory
+   * linear in the bytes read) must not be failed by the harness's own limit.
+   */
+  readonly limitFloorMiB?: number;
 }
 
 /** A request as the runner builds it; the transport adds `seq`. */
@@ -677,8 +683,9 @@ export class LongLivedAdapter implements Adapter {
   }
 
   #overBudget(peakMiB: number, growthMiB: number, budget: RequestBudget): string | undefined {
-    if (this.#limits.memoryMode === "rss" && peakMiB > this.#limits.memoryLimitMiB) {
-      return `anonymous memory reached ${peakMiB.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
+    const limit = Math.max(this.#limits.memoryLimitMiB, budget.limitFloorMiB ?? 0);
+    if (this.#limits.memoryMode === "rss" && peakMiB > limit) {
+      return `anonymous memory reached ${peakMiB.toFixed(0)} MiB, above the ${limit} MiB limit`;
     }
     if (budget.memoryMiB !== undefined && growthMiB > budget.memoryMiB) {
       return `anonymous memory grew by ${growthMiB.toFixed(0)} MiB during the request; the case allows ${budget.memoryMiB} MiB`;
@@ -985,8 +992,9 @@ export class OneShotAdapter implements Adapter {
       const overBudget = (): string | undefined => {
         const peak = memory?.peakMiB() ?? 0;
         this.#lastPeakMiB = Math.max(this.#lastPeakMiB, peak);
-        if (peak > this.#limits.memoryLimitMiB) {
-          return `anonymous memory reached ${peak.toFixed(0)} MiB, above the ${this.#limits.memoryLimitMiB} MiB limit`;
+        const limit = Math.max(this.#limits.memoryLimitMiB, budget.limitFloorMiB ?? 0);
+        if (peak > limit) {
+          return `anonymous memory reached ${peak.toFixed(0)} MiB, above the ${limit} MiB limit`;
         }
         // The budget is for the work: what the adapter needed just to answer start is not charged.
         const growth = peak - this.#startMiB;

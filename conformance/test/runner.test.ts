@@ -30,7 +30,9 @@ const MISBEHAVIOURS = [
   ["valid-bad-schema", "valid", "protocol-error"],
   // A skip within the declared capabilities is a failure: a run cannot pass by skipping.
   ["valid-skip", "valid", "fail"],
-  ["valid-alloc", "valid", "over-budget"],
+  // The harness's own limit stops an invalid file's allocation; a valid file's limit is
+  // raised to what its bytes could need (the next test).
+  ["truncated-alloc", "truncated", "over-budget"],
   ["truncated-after", "truncated", "pass"],
   ["trailing-after", "trailing", "pass"],
   ["valid-last", "valid", "pass"],
@@ -55,7 +57,7 @@ describe("runSuite with a long-lived adapter", () => {
     expect(adapter.restarts).toBe(8);
     expect(results.find((r) => r.id === "valid-wrong-seq")?.reasons[0]).toMatch(/seq 101, expected/);
     expect(results.find((r) => r.id === "valid-flood")?.reasons[0]).toMatch(/exceeds 1048576 bytes/);
-    expect(results.find((r) => r.id === "valid-alloc")?.reasons[0]).toMatch(/above the 300 MiB limit/);
+    expect(results.find((r) => r.id === "truncated-alloc")?.reasons[0]).toMatch(/above the 300 MiB limit/);
   });
 
   it("notes stray output and restarts before the next case", async () => {
@@ -196,6 +198,21 @@ describe("runSuite with a one-shot adapter", () => {
     const { results } = await runSuite({ adapter, corpus, workDir: join(work, "os-work") });
     await adapter.close();
     expect(results.map((r) => [r.id, r.verdict])).toEqual(cases.map(([id, , v]) => [id, v]));
+  });
+});
+
+describe("the harness's memory limit on a valid file", () => {
+  it("is raised to what a loader holding the file's bytes needs, so a conforming loader is not failed", async () => {
+    // Arrange: 400 MiB held while reading a valid file, under a 300 MiB limit.
+    const corpus = fixtureCorpus(join(work, "floor"), [["valid-alloc", "valid"]]);
+    const adapter = new LongLivedAdapter({ argv: FAUX, mode: "long-lived" }, LIMITS);
+
+    // Act
+    const { results } = await runSuite({ adapter, corpus, workDir: join(work, "floor-work") });
+    await adapter.close();
+
+    // Assert
+    expect(results.map((r) => r.verdict)).toEqual(["pass"]);
   });
 });
 
