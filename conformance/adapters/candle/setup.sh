@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the adapter against candle-core 0.11.1 (default features: CPU only). Cargo.toml pins
 # the direct dependencies exactly and Cargo.lock.pinned the whole graph; the build is --locked,
-# -j1 (a cold build is long: see README.md). Returns at once when this version is built.
+# two jobs unless CARGO_BUILD_JOBS says otherwise (a cold build is long: see README.md). Returns at once when this version is built.
 set -euo pipefail
 cd "$(dirname "$0")"
 VERSION=0.11.1
@@ -28,6 +28,6 @@ if [ -z "$source_line" ]; then
   exit 1
 fi
 sed "s|@REGISTRY@|$source_line|" Cargo.lock.pinned > Cargo.lock
-cargo build --release --locked --quiet -j1
+cargo build --release --locked --quiet -j "${CARGO_BUILD_JOBS:-2}"
 echo "$stamp" > target/release/.adapter-stamp
 echo "candle adapter: candle-core $VERSION, built $bin"
