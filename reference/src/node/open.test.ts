@@ -173,3 +173,36 @@ describe("openSafetensors on files that are not regular (issue #8)", () => {
     await expect(openSafetensors("/dev/zero")).rejects.toMatchObject({ code: "ESPIPE" });
   });
 });
+
+describe("openSafetensors reads large tensors in concurrent pieces", () => {
+  it("gives the same bytes from getTensorBytes, getSlice and loadAll", async () => {
+    // Arrange: a 20 MiB tensor (read in several pieces at once) between two small ones
+    const big = new Uint8Array(20 << 20);
+    for (let i = 0; i < big.length; i += 4093) {
+      big[i] = (i / 4093) & 0xff;
+    }
+    big[big.length - 1] = 0x5a;
+    const path = join(dir, "large.safetensors");
+    await writeFile(
+      path,
+      serialize([
+        { name: "a", dtype: "U8", shape: [3], data: Uint8Array.of(1, 2, 3) },
+        { name: "big", dtype: "U8", shape: [big.length], data: big },
+        { name: "z", dtype: "U8", shape: [1], data: Uint8Array.of(9) },
+      ]),
+    );
+    // Act
+    const file = await openSafetensors(path);
+    const bytes = await file.getTensorBytes("big");
+    const all = await file.loadAll();
+    const tail = await file.getSlice("big", [[big.length - 5, big.length]]);
+    await file.close();
+    // Assert
+    expect(Buffer.compare(bytes, big)).toBe(0);
+    expect(Buffer.compare(all.get("big") ?? new Uint8Array(), big)).toBe(0);
+    expect([...(all.get("a") ?? [])]).toEqual([1, 2, 3]);
+    expect([...(all.get("z") ?? [])]).toEqual([9]);
+    expect([...tail.bytes]).toEqual([...big.subarray(big.length - 5)]);
+    expect(bytes.constructor).toBe(Uint8Array);
+  });
+});

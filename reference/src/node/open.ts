@@ -29,6 +29,11 @@ const PREFIX_LENGTH = 8;
 const MAX_READ = 1 << 30;
 // The buffer sha256() reuses while streaming a tensor through the hash.
 const HASH_CHUNK = 1 << 20;
+// Large reads are split into pieces of this size, up to READS_IN_FLIGHT at once: the
+// copies from the page cache, and the page faults of fresh memory, which bound a read
+// into new memory, then run on several threads of libuv's pool (4 by default).
+const READ_PIECE = 8 << 20;
+const READS_IN_FLIGHT = 4;
 
 /** Part of a tensor read with {@link SafetensorsFile.getSlice}. */
 export interface TensorSlice {
@@ -111,6 +116,41 @@ async function readExactly(
   }
 }
 
+// Reads exactly `length` bytes at `position`, in pieces read concurrently when large.
+async function readConcurrently(
+  handle: FileHandle,
+  target: Uint8Array,
+  targetOffset: number,
+  length: number,
+  position: number,
+): Promise<void> {
+  if (length <= 2 * READ_PIECE) {
+    await readExactly(handle, target, targetOffset, length, position);
+    return;
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < length) {
+      const at = next;
+      next += READ_PIECE;
+      await readExactly(handle, target, targetOffset + at, Math.min(READ_PIECE, length - at), position + at);
+    }
+  };
+  await Promise.all(Array.from({ length: READS_IN_FLIGHT }, worker));
+}
+
+/**
+ * A `Uint8Array` of `length` bytes whose memory is not zeroed first (a plain
+ * `Uint8Array`, not a `Buffer`). Only for a buffer that is filled entirely by a read
+ * before anyone sees it: the read either fills every byte or throws, and then the
+ * buffer is dropped. Zeroing memory that is overwritten at once costs as much as a
+ * second copy.
+ */
+function unzeroed(length: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
 class OpenFile implements SafetensorsFile {
   readonly path: string;
   readonly fileLength: number;
@@ -146,8 +186,8 @@ class OpenFile implements SafetensorsFile {
   async getTensorBytes(name: string): Promise<Uint8Array> {
     const info = this.#tensor(name);
     const handle = this.#open(`read tensor ${JSON.stringify(name)}`);
-    const bytes = new Uint8Array(info.byteLength);
-    await readExactly(handle, bytes, 0, info.byteLength, this.header.dataStart + info.dataOffsets[0]);
+    const bytes = unzeroed(info.byteLength);
+    await readConcurrently(handle, bytes, 0, info.byteLength, this.header.dataStart + info.dataOffsets[0]);
     return bytes;
   }
 
@@ -172,8 +212,8 @@ class OpenFile implements SafetensorsFile {
 
   async loadAll(): Promise<Map<string, Uint8Array>> {
     const handle = this.#open("load tensors");
-    const data = new Uint8Array(this.header.dataLength);
-    await readExactly(handle, data, 0, data.byteLength, this.header.dataStart);
+    const data = unzeroed(this.header.dataLength);
+    await readConcurrently(handle, data, 0, data.byteLength, this.header.dataStart);
     const result = new Map<string, Uint8Array>();
     for (const t of this.header.tensors) {
       result.set(t.name, data.subarray(t.dataOffsets[0], t.dataOffsets[1]));
