@@ -1458,31 +1458,43 @@ function hex4At(s: string, i: number): number {
   );
 }
 
-/** The decoded value of the validated string body `s[start, end)` (quotes excluded). */
+/** Scratch for decodeString: code units of strings up to its length (longer ones get their own). */
+const UNITS = new Uint16Array(4096);
+/** String.fromCharCode takes this many units per call at most (an argument-count bound). */
+const UNITS_PER_CALL = 4096;
+
+/**
+ * The decoded value of the validated string body `s[start, end)` (quotes excluded).
+ * Escaped strings are decoded into code units, then made into one string, so a string
+ * of many escapes costs no chain of concatenations.
+ */
 function decodeString(s: string, start: number, end: number, escaped: boolean): string {
   if (!escaped) {
     return s.slice(start, end);
   }
-  let out = "";
-  let seg = start;
-  let i = start;
-  while (i < end) {
-    if (s.charCodeAt(i) !== BACKSLASH) {
+  const units = end - start <= UNITS.length ? UNITS : new Uint16Array(end - start);
+  let k = 0;
+  for (let i = start; i < end; ) {
+    const c = s.charCodeAt(i);
+    if (c !== BACKSLASH) {
+      units[k++] = c;
       i++;
-      continue;
-    }
-    out += s.slice(seg, i);
-    const c = s.charCodeAt(i + 1);
-    if (c === LOWER_U) {
-      out += String.fromCharCode(hex4At(s, i + 2));
+    } else if (s.charCodeAt(i + 1) === LOWER_U) {
+      units[k++] = hex4At(s, i + 2);
       i += 6;
     } else {
-      out += String.fromCharCode(escapeUnit(c));
+      units[k++] = escapeUnit(s.charCodeAt(i + 1));
       i += 2;
     }
-    seg = i;
   }
-  return out + s.slice(seg, end);
+  let out = "";
+  for (let at = 0; at < k; at += UNITS_PER_CALL) {
+    out += String.fromCharCode.apply(
+      null,
+      units.subarray(at, Math.min(k, at + UNITS_PER_CALL)) as unknown as number[],
+    );
+  }
+  return out;
 }
 
 /**
