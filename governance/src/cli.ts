@@ -14,8 +14,8 @@ import { checkStage } from "./stages.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-const USAGE = `usage: governance gate [--base <ref>] [--no-regenerate] [--root <dir>]
-       governance review <proposal-id> [--out <file>] [--root <dir>]
+const USAGE = `usage: governance gate [--base <ref>] [--no-regenerate] [--reports <dir>] [--root <dir>]
+       governance review <proposal-id> [--out <file>] [--reports <dir>] [--root <dir>]
 `;
 
 function option(argv: string[], name: string): string | undefined {
@@ -35,6 +35,7 @@ function main(args: readonly string[]): number {
   const argv = [...args];
   const command = argv.shift();
   const root = option(argv, "--root") ?? ROOT;
+  const reports = option(argv, "--reports");
   if (command === "gate") {
     const base = option(argv, "--base");
     const noRegenerate = argv.includes("--no-regenerate");
@@ -42,7 +43,12 @@ function main(args: readonly string[]): number {
     if (rest.length > 0) {
       throw new Error(`unknown argument ${rest[0]}`);
     }
-    const result = runGate({ root, ...(base === undefined ? {} : { base }), regenerate: !noRegenerate });
+    const result = runGate({
+      root,
+      ...(base === undefined ? {} : { base }),
+      ...(reports === undefined ? {} : { reports }),
+      regenerate: !noRegenerate,
+    });
     for (const n of result.notes) {
       process.stdout.write(`gate: ${n}\n`);
     }
@@ -67,7 +73,7 @@ function main(args: readonly string[]): number {
     const spec = readSnapshot(root);
     const p = readProposal(dir);
     const adapters = readAdapters(join(root, ADAPTERS_DIR));
-    const runs = runsFor(root, dir);
+    const runs = runsFor(root, dir, reports);
     const problems = [...checkProposal(p, spec), ...checkStage(p, { spec, adapters, runs })];
     const markdown = renderReview(p, { spec, adapters, runs, problems });
     if (out === undefined) {

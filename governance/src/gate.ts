@@ -32,6 +32,11 @@ export interface GateOptions {
    * @defaultValue true
    */
   readonly regenerate?: boolean;
+  /**
+   * The directory of saved matrix reports.
+   * @defaultValue `<root>/reports/matrix`
+   */
+  readonly reports?: string;
 }
 
 /** The gate's findings. */
@@ -112,9 +117,13 @@ function runScript(root: string, label: string, args: readonly string[]): string
 }
 
 /** The saved runs that bear on one proposal: the matrix's and its own evidence. */
-export function runsFor(root: string, proposalDir: string): SavedRun[] {
+export function runsFor(
+  root: string,
+  proposalDir: string,
+  matrixDir: string = join(root, MATRIX_DIR),
+): SavedRun[] {
   return [
-    ...readRuns(join(root, MATRIX_DIR), "matrix", MATRIX_DIR),
+    ...readRuns(matrixDir, "matrix", relative(root, matrixDir)),
     ...readRuns(join(proposalDir, "evidence"), "evidence", relative(root, join(proposalDir, "evidence"))),
   ];
 }
@@ -172,7 +181,7 @@ export function runGate(options: GateOptions): GateResult {
   const proposals = readProposals(join(root, PROPOSALS_DIR));
   for (const p of proposals) {
     problems.push(...checkProposal(p, head));
-    problems.push(...checkStage(p, { spec: head, adapters, runs: runsFor(root, p.dir) }));
+    problems.push(...checkStage(p, { spec: head, adapters, runs: runsFor(root, p.dir, options.reports) }));
   }
   notes.push(`${proposals.length} proposals, ${adapters.length} registered implementations`);
   return { problems, notes };

@@ -132,6 +132,9 @@ export function renderReview(p: Proposal, ctx: ReviewContext): string {
       );
     }
     lines.push("", `Removed (${o.removed.length}):`, "");
+    if (o.removed.length === 0) {
+      lines.push("none");
+    }
     for (const id of o.removed) {
       lines.push(`- **${id}**: ${byId.get(id)?.text ?? "(not in the spec)"}`);
     }
@@ -147,7 +150,9 @@ export function renderReview(p: Proposal, ctx: ReviewContext): string {
 
   lines.push("### Vectors", "");
   lines.push(`Added (${p.vectors.length}):`, "");
-  if (p.vectors.length > 0) {
+  if (p.vectors.length === 0) {
+    lines.push("none");
+  } else {
     lines.push("| case | expected | cites |", "| --- | --- | --- |");
     for (const v of p.vectors) {
       lines.push(`| \`${v.id}\` | ${expectedOf(v)} | ${v.requirements.join(", ")} |`);
@@ -155,7 +160,9 @@ export function renderReview(p: Proposal, ctx: ReviewContext): string {
   }
   const flips = m.flips ?? [];
   lines.push("", `Verdict flips of existing vectors (${flips.length}):`, "");
-  if (flips.length > 0) {
+  if (flips.length === 0) {
+    lines.push("none");
+  } else {
     lines.push("| case | expected now | under the proposal | cites |", "| --- | --- | --- | --- |");
     for (const f of flips) {
       const c = spec.cases.get(f.case);
