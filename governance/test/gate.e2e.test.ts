@@ -75,7 +75,7 @@ afterAll(() => {
   }
 });
 
-describe("the gate on a real repository", () => {
+describe("the gate on a real repository", { timeout: 120_000 }, () => {
   it("passes an unchanged tree (base = HEAD: only the static checks)", () => {
     const r = runGate({ root: repo(), regenerate: false });
     expect(r.problems).toEqual([]);
