@@ -206,3 +206,24 @@ describe("openSafetensors reads large tensors in concurrent pieces", () => {
     expect(bytes.constructor).toBe(Uint8Array);
   });
 });
+
+describe("getTensorBytes into a caller's buffer", () => {
+  it("reads into the start of the buffer and refuses one too small", async () => {
+    const path = join(dir, "into.safetensors");
+    await writeFile(
+      path,
+      serialize([
+        { name: "a", dtype: "U8", shape: [3], data: Uint8Array.of(1, 2, 3) },
+        { name: "b", dtype: "U8", shape: [2], data: Uint8Array.of(4, 5) },
+      ]),
+    );
+    const file = await openSafetensors(path);
+    const into = new Uint8Array(4).fill(9);
+    expect([...(await file.getTensorBytes("a", into))]).toEqual([1, 2, 3]);
+    const b = await file.getTensorBytes("b", into);
+    expect(b.buffer).toBe(into.buffer);
+    expect([...into]).toEqual([4, 5, 3, 9]);
+    await expect(file.getTensorBytes("a", new Uint8Array(2))).rejects.toThrow(RangeError);
+    await file.close();
+  });
+});

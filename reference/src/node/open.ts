@@ -57,9 +57,13 @@ export interface SafetensorsFile extends AsyncDisposable {
    * Reads a tensor's bytes: exactly its span of the data buffer.
    *
    * @param name - The tensor's name.
-   * @returns A fresh buffer with the tensor's bytes.
+   * @param into - Optional: a buffer to read into, at its start, instead of fresh memory
+   *   (a buffer reused from tensor to tensor spares the page faults of new memory, which
+   *   bound reading every tensor of a model); it must hold at least the tensor's bytes.
+   * @returns A fresh buffer with the tensor's bytes, or the view of `into` that holds them.
+   * @throws TypeError when `into` is not a `Uint8Array`; RangeError when it is too small.
    */
-  getTensorBytes(name: string): Promise<Uint8Array>;
+  getTensorBytes(name: string, into?: Uint8Array): Promise<Uint8Array>;
   /**
    * Reads a tensor as a typed array of its dtype (see {@link tensorView}).
    *
@@ -183,10 +187,20 @@ class OpenFile implements SafetensorsFile {
     return info;
   }
 
-  async getTensorBytes(name: string): Promise<Uint8Array> {
+  async getTensorBytes(name: string, into?: Uint8Array): Promise<Uint8Array> {
     const info = this.#tensor(name);
+    if (into !== undefined && !(into instanceof Uint8Array)) {
+      throw new TypeError(
+        `The target buffer must be a Uint8Array. Expected a Uint8Array, got ${typeof into}.`,
+      );
+    }
+    if (into !== undefined && into.byteLength < info.byteLength) {
+      throw new RangeError(
+        `The target buffer is too small for tensor ${JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)}. Expected at least ${info.byteLength} bytes, got ${into.byteLength}.`,
+      );
+    }
     const handle = this.#open(`read tensor ${JSON.stringify(name)}`);
-    const bytes = unzeroed(info.byteLength);
+    const bytes = into === undefined ? unzeroed(info.byteLength) : into.subarray(0, info.byteLength);
     await readConcurrently(handle, bytes, 0, info.byteLength, this.header.dataStart + info.dataOffsets[0]);
     return bytes;
   }
