@@ -108,12 +108,15 @@ def lone_surrogate_at(token):
 def syntax_error_before(text, end):
     """json stops at the first grammar error; a depth or lone-surrogate error earlier in the
     text must win (ERR-3). Scans the tokens before offset end for them, counting brackets
-    outside strings; the string the grammar error is in may end after it, or not at all."""
+    outside strings; the string the grammar error is in may end after it, or not at all.
+    NaN and Infinity are found here too, as json does not say where it met them."""
     depth = 0
-    for match in re.finditer(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', text, re.S):
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]|NaN|-?Infinity', text, re.S):
         token = match.group()
         if match.start() >= end:
             break
+        if token in ("NaN", "Infinity", "-Infinity"):  # json takes them, JSON does not
+            return SafetensorsError("header_invalid_json", f"{token} is not JSON")
         if token in "[{":
             depth += 1
             if depth > MAX_DEPTH:
@@ -132,10 +135,14 @@ def parse_header(text):
     try:
         root = json.loads(text, object_pairs_hook=Obj, parse_int=parse_int,
                           parse_float=BadNumber, parse_constant=reject_constant)
-    except RecursionError:
-        raise SafetensorsError("header_too_deep", "nesting too deep for the parser") from None
+    except RecursionError:  # far deeper than 64 levels, unless an error comes first
+        earlier = syntax_error_before(text, len(text))
+        raise earlier or SafetensorsError("header_too_deep", "nesting too deep") from None
     except ValueError as error:
-        earlier = syntax_error_before(text, getattr(error, "pos", len(text)))
+        end = getattr(error, "pos", len(text))  # reject_constant's error has no position
+        if getattr(error, "msg", "").startswith("Unterminated string"):
+            end = len(text)  # json points at the opening quote; the text ends too early
+        earlier = syntax_error_before(text, end)
         raise earlier or SafetensorsError("header_invalid_json", f"invalid JSON: {error}") from None
     check_syntax(root, 1)
     if not isinstance(root, Obj):

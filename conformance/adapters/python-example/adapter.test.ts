@@ -205,9 +205,21 @@ describe("read", () => {
     ["a raw control character", '{"\\ud800\u0001":1}'],
     ["a malformed escape", '{"\\ud800\\uZZZZ":1}'],
     ["the end of the header", '{"\\ud800'],
+    ["the end of an unterminated string", '{"\\ud800abc'],
   ])("reports a lone surrogate before %s in the same string", async (what, header) => {
     const response = await read(`surrogate-then-${what.length}.safetensors`, file(header));
     expect(response["error"]).toMatchObject({ code: "invalid_string" });
+  });
+
+  it("reports a lone surrogate before nesting too deep for json", async () => {
+    const header = `{"\\ud800":${"[".repeat(10_000)}${"]".repeat(10_000)}}`;
+    const response = await read("surrogate-then-deep.safetensors", file(header));
+    expect(response["error"]).toMatchObject({ code: "invalid_string" });
+  });
+
+  it("reports NaN before a later lone surrogate", async () => {
+    const response = await read("nan-first.safetensors", file('{"a":NaN,"\\ud800":1}'));
+    expect(response["error"]).toMatchObject({ code: "header_invalid_json" });
   });
 
   it("reports a syntax error before an earlier structure error", async () => {

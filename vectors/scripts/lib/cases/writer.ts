@@ -17,7 +17,7 @@ type R = readonly RequirementId[];
 interface Input {
   readonly name: string;
   readonly dtype: string;
-  readonly shape: readonly number[];
+  readonly shape: readonly (number | bigint)[];
   readonly data: Uint8Array;
 }
 
@@ -262,6 +262,16 @@ function refusalCases(): Draft[] {
       [u8("w")],
       { k: null },
       "invalid_metadata",
+    ),
+    refuses(
+      "refuse-dimension-above-u64",
+      "a dimension of 2^64 is refused, though numel is 0",
+      ["JSON-7", "HDR-6"],
+      [{ name: "z", dtype: "U8", shape: [2n ** 64n, 0], data: new Uint8Array() }],
+      null,
+      "invalid_shape",
+      {},
+      "The 0 makes numel 0, so the empty data matches; but no header can hold 2^64 (JSON-7).",
     ),
     refuses(
       "refuse-header-over-limit",
