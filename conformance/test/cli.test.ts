@@ -92,7 +92,9 @@ describe("main", () => {
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗ crash\s+valid-crash breaks HDR-11/);
-    expect(r.stdout).toMatch(/✗ fail\s+valid-skip breaks HDR-11\n.*\n.*\n.*\n\s+- skipped a case within its declared capabilities/);
+    expect(r.stdout).toMatch(
+      /✗ fail\s+valid-skip breaks HDR-11\n.*\n.*\n.*\n\s+- skipped a case within its declared capabilities/,
+    );
     expect(r.stdout).toMatch(/Result: FAIL/);
     const report = JSON.parse(readFileSync(join(work, "r.json"), "utf8")) as RunReport;
     expect(validateMessage("report", report)).toBeUndefined();
