@@ -62,7 +62,7 @@ describe("generateMutants", () => {
 });
 
 describe("equivalent.json", () => {
-  it("lists only mutants of the python-example adapter, each with a reason", () => {
+  it("lists only mutants of the python-example adapter, each with a kind and a reason", () => {
     const adapter = join(import.meta.dirname, "..", "adapters", "python-example", "adapter.py");
     const keys = new Set(generateMutants(adapter, join(work, "adapter")).map((m) => m.key));
     const listed = JSON.parse(
@@ -70,5 +70,8 @@ describe("equivalent.json", () => {
     ) as Equivalent[];
     expect(listed.filter((e) => !keys.has(e.key)).map((e) => e.key)).toEqual([]);
     expect(listed.filter((e) => e.reason.length < 20).map((e) => e.key)).toEqual([]);
+    expect(listed.filter((e) => !["equivalent", "out-of-reach"].includes(e.kind)).map((e) => e.key)).toEqual(
+      [],
+    );
   });
 });

@@ -11,8 +11,9 @@
  * kill by timeout or over-budget is confirmed by running that case once more, so that
  * a loaded machine does not pass for a slow mutant.
  *
- * Survivors are compared with `equivalent.json`, the mutants known to be equivalent, each
- * with the reason. The run exits 0 when every survivor is listed there and no listed
+ * Survivors are compared with `equivalent.json`, the mutants known to be equivalent or out
+ * of the corpus's reach, each with the reason. The score is the share of non-equivalent
+ * mutants killed. The run exits 0 when every survivor is listed there and no listed
  * mutant was killed.
  *
  * @packageDocumentation
@@ -60,9 +61,15 @@ export type MutantOutcome =
   | { readonly outcome: "killed"; readonly kill: Kill }
   | { readonly outcome: "survived"; readonly large: boolean };
 
-/** An entry of `equivalent.json`. */
+/**
+ * An entry of `equivalent.json`: a mutant that no file or write request can tell from the
+ * original (`equivalent`), or one that behaves differently only where the protocol and
+ * harness cannot reach (`out-of-reach`: a failing disk, a header too large to state in a
+ * case). The first kind leaves the score's denominator; the second stays in it, unkilled.
+ */
 export interface Equivalent {
   readonly key: string;
+  readonly kind: "equivalent" | "out-of-reach";
   readonly reason: string;
 }
 
@@ -268,6 +275,7 @@ const USAGE = `usage: node conformance/mutation/bin.js [options]
 
   --source <file>        the Python reader to mutate (default: the python-example adapter)
   --equivalents <file>   the known equivalent mutants (default: conformance/mutation/equivalent.json)
+  --corpus <dir>         a corpus directory (default: the bundled corpus, vectors/corpus)
   --filter <text>        run only mutants whose key contains the text (repeatable)
   --skip-large           leave out the cases flagged large (gigabyte files): quicker, weaker
   --jobs <n>             mutants run at once (default 1)
@@ -276,8 +284,8 @@ const USAGE = `usage: node conformance/mutation/bin.js [options]
   --no-cache             do not reuse results of earlier runs (node_modules/.cache)
   --help                 this text
 
-Exit status: 0 when every surviving mutant is listed as equivalent and no listed one was
-killed, 1 otherwise, 2 for a usage error or a baseline that does not pass.`;
+Exit status: 0 when every surviving mutant is listed in equivalent.json and no listed one
+was killed, 1 otherwise, 2 for a usage error or a baseline that does not pass.`;
 
 /**
  * The command line: generate, run, score, compare with the equivalents.
@@ -318,12 +326,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     const all = generateMutants(source, join(work, "mutants"));
     const mutants =
       values.filter === undefined ? all : all.filter((m) => values.filter?.some((f) => m.key.includes(f)));
-    const corpus = await loadBundledCorpus();
+    const root = values.corpus === undefined ? corpusDir : resolve(values.corpus);
+    const corpus = await loadBundledCorpus(root);
     const cases = corpus.cases.filter((c) => !(skipLarge && c.flags.includes("large")));
     const equivalents = JSON.parse(readFileSync(equivalentsPath, "utf8")) as Equivalent[];
-    const manifest = await loadManifest();
+    const manifest = await loadManifest(root);
     const corpusDigest = createHash("sha256")
-      .update(readFileSync(join(corpusDir, "manifest.json")))
+      .update(readFileSync(join(root, "manifest.json")))
       .digest("hex");
     const digests = new Map(
       manifest.cases.map((e) => [e.id, `${e.case.sha256}:${e.input?.sha256 ?? "generated"}`]),
@@ -404,6 +413,7 @@ function parseOptions(argv: readonly string[]) {
     options: {
       source: { type: "string" },
       equivalents: { type: "string" },
+      corpus: { type: "string" },
       filter: { type: "string", multiple: true },
       "skip-large": { type: "boolean" },
       jobs: { type: "string" },
@@ -428,14 +438,15 @@ function report(
   const listed = new Map(equivalents.map((e) => [e.key, e]));
   const survivors = mutants.filter((m) => outcomes.get(m)?.outcome === "survived");
   const killed = mutants.length - survivors.length;
-  const equivalent = survivors.filter((m) => listed.has(m.key));
+  const equivalent = survivors.filter((m) => listed.get(m.key)?.kind === "equivalent");
+  const outOfReach = survivors.filter((m) => listed.get(m.key)?.kind === "out-of-reach");
   const unexplained = survivors.filter((m) => !listed.has(m.key));
   const killedButListed = mutants.filter((m) => listed.has(m.key) && outcomes.get(m)?.outcome === "killed");
   const keys = new Set(mutants.map((m) => m.key));
   const stale = values.filter === undefined ? equivalents.filter((e) => !keys.has(e.key)) : [];
   const out: string[] = [];
   out.push(
-    `mutants: ${mutants.length}${mutants.length === generated ? "" : ` of ${generated} (filtered)`}; killed ${killed}; survived ${survivors.length} (${equivalent.length} listed as equivalent)`,
+    `mutants: ${mutants.length}${mutants.length === generated ? "" : ` of ${generated} (filtered)`}; killed ${killed}; survived ${survivors.length} (${equivalent.length} equivalent, ${outOfReach.length} out of reach)`,
   );
   const nonEquivalent = mutants.length - equivalent.length;
   const score = nonEquivalent === 0 ? 100 : (100 * killed) / nonEquivalent;
@@ -445,21 +456,27 @@ function report(
   if (skipLarge) {
     out.push("(large cases skipped: survivors may still be killed by a full run)");
   }
+  if (outOfReach.length > 0) {
+    out.push("", "Surviving, listed as out of the corpus's reach:");
+    for (const m of outOfReach) {
+      out.push(`  line ${m.line}: ${m.key}`);
+    }
+  }
   if (unexplained.length > 0) {
-    out.push("", "Surviving mutants not listed as equivalent:");
+    out.push("", "Surviving mutants not listed in equivalent.json:");
     for (const m of unexplained) {
       out.push(`  line ${m.line}: ${m.key}`);
     }
   }
   if (killedButListed.length > 0) {
-    out.push("", "Listed as equivalent but killed (remove them from the list):");
+    out.push("", "Listed in equivalent.json but killed (remove them from the list):");
     for (const m of killedButListed) {
       const o = outcomes.get(m);
       out.push(`  ${m.key}${o?.outcome === "killed" ? ` (by ${o.kill.resultId})` : ""}`);
     }
   }
   if (stale.length > 0) {
-    out.push("", "Listed as equivalent but no longer generated (update the list):");
+    out.push("", "Listed in equivalent.json but no longer generated (update the list):");
     for (const e of stale) {
       out.push(`  ${e.key}`);
     }
@@ -472,7 +489,7 @@ function report(
       operator: m.operator,
       line: m.line,
       ...(outcomes.get(m) as MutantOutcome),
-      equivalent: listed.get(m.key)?.reason,
+      listed: listed.get(m.key),
     }));
     writeFileSync(
       values.json,

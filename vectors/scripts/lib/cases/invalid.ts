@@ -1227,13 +1227,15 @@ function precedenceCases(): Draft[] {
           "The string runs to the end of the header, so the grammar breaks at the header's length (ERR-3), after the lone surrogate's \\u at offset 2.",
       },
     ),
-    both(
-      "precedence-nan-before-lone-surrogate",
-      "NaN before a lone surrogate is reported first",
-      ["ERR-3", "JSON-1", "JSON-4"],
-      bad(bad(H, B_SHAPE, '"shape":[NaN]'), '"w":', '"\\ud800":'),
-      "header_invalid_json",
-      "NaN is not a JSON value, so the grammar breaks at its N, before the lone surrogate.",
+    ...["NaN", "Infinity", "-Infinity"].map((word) =>
+      both(
+        `precedence-${word.startsWith("-") ? "minus-" : ""}${word.slice(word.startsWith("-") ? 1 : 0).toLowerCase()}-before-lone-surrogate`,
+        `${word} before a lone surrogate is reported first`,
+        ["ERR-3", "JSON-1", "JSON-4"],
+        bad(bad(H, B_SHAPE, `"shape":[${word}]`), '"w":', '"\\ud800":'),
+        "header_invalid_json",
+        `${word} is not a JSON value (many parsers take it), so the grammar breaks there, before the lone surrogate.`,
+      ),
     ),
     both(
       "precedence-lone-surrogate-before-deep-nesting",
