@@ -13,7 +13,7 @@ import { quantizedCases } from "./cases/quantized.ts";
 import { validCases } from "./cases/valid.ts";
 import { writerCases } from "./cases/writer.ts";
 import type { Draft } from "./draft.ts";
-import { finish } from "./draft.ts";
+import { finish, reject } from "./draft.ts";
 import { sha256, utf8 } from "./encode.ts";
 
 /** Where generated files go, relative to the repository root. */
@@ -22,7 +22,65 @@ export const COVERAGE_DOC = "docs/requirements-coverage.md";
 
 /** Every draft of the corpus, in a stable order. */
 export function allDrafts(): Draft[] {
-  return [...validCases(), ...invalidCases(), ...maliciousCases(), ...quantizedCases(), ...writerCases()];
+  return [...validCases(), ...invalidCases(), ...maliciousCases(), ...quantizedCases(), ...writerCases()].map(
+    underLowerHeaderLimit,
+  );
+}
+
+const LOWER_HEADER_LIMIT = 25_000_000;
+const HEADER_LIMIT = 100_000_000;
+
+/** The header length N a read case's file claims, when its first 8 bytes are literal. */
+function claimedLength(draft: Draft): number | undefined {
+  let prefix: Uint8Array | undefined = draft.bytes?.subarray(0, 8);
+  const first = draft.segments?.[0];
+  if (prefix === undefined && first !== undefined && "hex" in first && first.hex.length >= 16) {
+    prefix = Uint8Array.from(first.hex.slice(0, 16).match(/../g) ?? [], (h) => Number.parseInt(h, 16));
+  }
+  if (prefix === undefined || prefix.length < 8) {
+    return undefined;
+  }
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  return n <= BigInt(HEADER_LIMIT) ? Number(n) : undefined;
+}
+
+/**
+ * A reader that declares `max_header_length=25000000` (CHOICE-2) rejects every header
+ * longer than that with `header_too_large`, which comes before every other error but
+ * `file_too_small` (ERR-2). So a read case whose file claims 25,000,000 < N ≤ 100,000,000
+ * has its outcome under the default choice only: here it becomes implementation-defined,
+ * with the lower limit's outcome beside it. Cases that already depend on the choice are
+ * left as they are.
+ */
+function underLowerHeaderLimit(draft: Draft): Draft {
+  const expected = draft.expected;
+  if (draft.kind === "write" || draft.write !== undefined || expected.outcome === "implementation-defined") {
+    return draft;
+  }
+  if (
+    expected.outcome === "reject" &&
+    (expected.code === "file_too_small" || expected.code === "header_too_large")
+  ) {
+    return draft;
+  }
+  const n = claimedLength(draft);
+  if (n === undefined || n <= LOWER_HEADER_LIMIT) {
+    return draft;
+  }
+  return {
+    ...draft,
+    requirements: draft.requirements.includes("CHOICE-2")
+      ? draft.requirements
+      : [...draft.requirements, "CHOICE-2"],
+    flags: draft.flags.includes("implementation-defined")
+      ? draft.flags
+      : [...draft.flags, "implementation-defined"],
+    expected: {
+      outcome: "implementation-defined",
+      choice: "max_header_length",
+      options: { [String(HEADER_LIMIT)]: expected, [String(LOWER_HEADER_LIMIT)]: reject("header_too_large") },
+    },
+  };
 }
 
 function coverageTable(cases: readonly Case[]): string {
