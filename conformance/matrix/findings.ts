@@ -125,8 +125,13 @@ export function renderFindings(loaded: readonly Loaded[], runs: readonly MatrixR
 
   // The requirements most implementations break.
   const codebases = new Map<string, Set<string>>();
-  const all = new Set(loaded.map((l) => l.entry.codebase));
+  // This project's own reference and example are not the ecosystem: they are left out of the count.
+  const own = (codebase: string): boolean => codebase.startsWith("safetensors-spec/");
+  const all = new Set(loaded.map((l) => l.entry.codebase).filter((c) => !own(c)));
   for (const { entry, report } of loaded) {
+    if (own(entry.codebase)) {
+      continue;
+    }
     for (const r of report.results) {
       if (!diverges(r)) {
         continue;
@@ -143,7 +148,7 @@ export function renderFindings(loaded: readonly Loaded[], runs: readonly MatrixR
   out.push(
     "### Requirements by how many independent codebases break them",
     "",
-    `${all.size} independent codebases ran (adapters of one library at several releases count once). ` +
+    `${all.size} independent codebases ran (adapters of one library at several releases count once; this project's reference and example are not counted). ` +
       "Where most break a requirement, that is evidence for the committee: either the ecosystem has a real bug, or the requirement asks more than the format needs.",
     "",
     "| requirement | codebases breaking it | recommendation | text |",
