@@ -723,10 +723,12 @@ async function runWrite(
         ? []
         : [{ reason: "the existing target file was changed or removed", requirement: "WRITE-10" }];
     if (result === "written") {
+      // It wrote what it had to refuse: that replaced the target, as a write does; WRITE-10
+      // is about a refused or failed write, so only the refusal's requirement is broken.
       const judged: Judgement = {
         verdict: "fail",
-        reasons: [`wrote input that must be refused with ${expected.code}`, ...changed.map((d) => d.reason)],
-        breaks: [notDone, ...requirementsOf(changed)],
+        reasons: [`wrote input that must be refused with ${expected.code}`],
+        breaks: [notDone],
       };
       return { ...common, ...extras(exchange, judged), ...judgedFields(judged) };
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -102,5 +102,55 @@ describe("writer judging", () => {
       delete process.env["FAUX_WRITE"];
       await adapter.close();
     }
+  });
+});
+
+describe("what a writer's failure is charged to", () => {
+  /** A real writer process: `mode` "write" writes every request, "truncate" refuses after emptying the target. */
+  function writer(mode: "write" | "truncate"): string[] {
+    const script = join(work, `writer-${mode}.mjs`);
+    writeFileSync(
+      script,
+      `import { writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+for await (const line of createInterface({ input: process.stdin })) {
+  const r = JSON.parse(line);
+  let out;
+  if (r.cmd === "start") {
+    out = { seq: r.seq, result: "started", protocolVersion: 1, implementation: { name: "w", version: "0", language: "js" },
+      capabilities: { read: false, write: true, dtypes: ["F32", "U8"], specVersions: ["1.0.0"], errors: "codes" } };
+  } else if (r.cmd === "shutdown") {
+    out = { seq: r.seq, result: "bye" };
+  } else if (${JSON.stringify(mode)} === "write") {
+    writeFileSync(r.path, "not a safetensors file");
+    out = { seq: r.seq, result: "written" };
+  } else {
+    writeFileSync(r.path, "");
+    out = { seq: r.seq, result: "rejected", error: { code: "reserved_tensor_name", stage: "write", message: "no" } };
+  }
+  process.stdout.write(JSON.stringify(out) + "\\n");
+}
+`,
+    );
+    return [process.execPath, script];
+  }
+
+  it("charges a write of refused input to the refusal's requirement, not to WRITE-10", async () => {
+    const corpus = fixtureCorpus(join(work, "charge-write"), [["write-refuse-reserved", "write-reserved"]]);
+    const adapter = new LongLivedAdapter({ argv: writer("write"), mode: "long-lived" }, LIMITS);
+    const { results } = await runSuite({ adapter, corpus, workDir: join(work, "charge-write-work") });
+    await adapter.close();
+    expect(results.map((r) => [r.verdict, r.breaks])).toEqual([["fail", ["WRITE-2"]]]);
+  });
+
+  it("charges a refusal that emptied the target to WRITE-10 only", async () => {
+    const corpus = fixtureCorpus(join(work, "charge-truncate"), [
+      ["write-refuse-reserved", "write-reserved"],
+    ]);
+    const adapter = new LongLivedAdapter({ argv: writer("truncate"), mode: "long-lived" }, LIMITS);
+    const { results } = await runSuite({ adapter, corpus, workDir: join(work, "charge-truncate-work") });
+    await adapter.close();
+    expect(results.map((r) => [r.verdict, r.breaks])).toEqual([["fail", ["WRITE-10"]]]);
+    expect(results[0]?.reasons).toEqual(["the existing target file was changed or removed"]);
   });
 });
