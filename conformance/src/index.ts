@@ -69,6 +69,7 @@ export type {
   ReportContext,
   RunReport,
   RunSummary,
+  StartFailure,
   StatusCounts,
   ToolInfo,
 } from "./report.ts";

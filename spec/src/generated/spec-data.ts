@@ -850,11 +850,11 @@ export const ERROR_STAGE_TABLE = [
   },
   {
     "stage": "syntax",
-    "meaning": "the header as a JSON text in the spec's subset"
+    "meaning": "the header as an RFC 8259 JSON text: tokens, strings, escapes and nesting depth"
   },
   {
     "stage": "structure",
-    "meaning": "the header's shape: object, entries, fields, metadata"
+    "meaning": "the header's shape and values: object, entries, fields, metadata, and numbers outside the spec's integers (§5)"
   },
   {
     "stage": "layout",
