@@ -140,13 +140,17 @@ function runs(c: Case): [string, ReadOptions, AcceptOutcome | RejectOutcome][] {
 }
 
 describe("the reference reader against the corpus", () => {
-  it.each(reads.map((c) => [c.id, c] as const))("%s", async (_id, c) => {
-    const path = await materialize(c, work);
-    for (const [label, options, expected] of runs(c)) {
-      const observed = await observe(path, c.input.size, options);
-      expect({ label, ...observed }).toEqual({ label, ...want(expected) });
-    }
-    // A large case hashes gigabytes of a sparse file; under a loaded CI machine that can
-    // take well over the default 30 s.
-  }, 300_000);
+  it.each(reads.map((c) => [c.id, c] as const))(
+    "%s",
+    async (_id, c) => {
+      const path = await materialize(c, work);
+      for (const [label, options, expected] of runs(c)) {
+        const observed = await observe(path, c.input.size, options);
+        expect({ label, ...observed }).toEqual({ label, ...want(expected) });
+      }
+      // A large case hashes gigabytes of a sparse file; under a loaded CI machine that can
+      // take well over the default 30 s.
+    },
+    300_000,
+  );
 });
