@@ -72,7 +72,7 @@ export function renderMatrixMarkdown(
       .filter((x) => x !== "")
       .join(", ");
     out.push(
-      `| ${cell(entry.name)} | ${cell(entry.implementation)} | ${cell(report.implementation.version)} | ${cell(entry.language)} | ${caps} | ${rate(s)} | ${broken(s)} | ${s.skipped} | ${run?.setupSeconds.toFixed(0) ?? "?"} | ${run?.runSeconds.toFixed(0) ?? "?"} | ${run?.outcome ?? "?"} |`,
+      `| ${cell(entry.name)} | ${cell(entry.implementation)} | ${cell(report.implementation.version)} | ${cell(entry.language)} | ${caps} | ${rate(s)} | ${broken(s)} | ${s.skipped} | ${run?.setupSeconds.toFixed(0) ?? "?"} | ${run?.runSeconds.toFixed(0) ?? "?"} | ${run === undefined ? "?" : run.detail === "" ? run.outcome : `${run.outcome}: ${cell(run.detail)}`} |`,
     );
   }
   const notRun = runs.filter((r) => !reports.some((x) => x.entry.name === r.name));

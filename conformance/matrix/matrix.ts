@@ -159,9 +159,51 @@ async function runOne(entry: AdapterEntry, out: string, options: MatrixOptions):
       detail: `the run did not finish within ${options.runTimeoutMs / 1000} s`,
     };
   }
-  return run.code === 0
-    ? { ...base, outcome: "ok", detail: "" }
-    : { ...base, outcome: "failed", detail: `the harness exited ${run.code}: ${lastLine(log)}` };
+  if (run.code === 0) {
+    return { ...base, outcome: "ok", detail: "" };
+  }
+  const failed = {
+    ...base,
+    outcome: "failed" as const,
+    detail: `the harness exited ${run.code}: ${lastLine(log)}`,
+  };
+  // A case that failed unexpectedly runs once more on its own. If each one settles on the
+  // second try, the run is ok but says which cases were flaky; a real regression fails twice.
+  const unexpected = run.code === 1 ? unsettled(join(out, report)) : [];
+  if (unexpected.length === 0 || unexpected.length > MAX_RETRIED) {
+    return failed;
+  }
+  const retryReport = `${entry.name}.retry.json`;
+  const retryArgv = [
+    ...argv.map((a, i) => (argv[i - 1] === "--json" ? join(out, retryReport) : a)),
+    ...unexpected.flatMap((id) => ["--filter", id]),
+  ];
+  const retry = await step(retryArgv, ROOT, join(logs, `${entry.name}.retry.log`), options.runTimeoutMs);
+  const runSeconds = run.seconds + retry.seconds;
+  return retry.code === 0 && unsettled(join(out, retryReport)).length === 0
+    ? {
+        ...base,
+        runSeconds,
+        outcome: "ok",
+        detail: `flaky, passed on a second try: ${unexpected.join(", ")}`,
+      }
+    : { ...failed, runSeconds };
+}
+
+/** At most this many unexpected results are retried; more than that is not flakiness. */
+const MAX_RETRIED = 3;
+
+/** Statuses that do not fail a run: the rest are what the run line's "failed" means. */
+const SETTLED: ReadonlySet<string> = new Set(["pass", "skipped", "expected-failure", "flaky"]);
+
+/** The IDs of a report's results that failed the run; empty when there is no report. */
+function unsettled(path: string): string[] {
+  try {
+    const report = JSON.parse(readFileSync(path, "utf8")) as RunReport;
+    return report.results.filter((r) => !SETTLED.has(r.status)).map((r) => r.id);
+  } catch {
+    return [];
+  }
 }
 
 /** The matrix's settings. */
@@ -190,10 +232,12 @@ async function pool<T, R>(items: readonly T[], jobs: number, task: (item: T) => 
 }
 
 const USAGE = `usage: matrix [--only <name>]... [--skip <name>]... [--jobs <n>] [--out <dir>]
-              [--setup-timeout <s>] [--run-timeout <s>] [-- <harness options>]
+              [--adapters <dir>] [--setup-timeout <s>] [--run-timeout <s>] [-- <harness options>]
 
-Installs and runs every adapter in conformance/adapters/*/adapter.json whose toolchain is
-present, and writes <out>/matrix.md, matrix.html, matrix.json and one report per adapter.
+Installs and runs every adapter in <adapters>/*/adapter.json (conformance/adapters by
+default) whose toolchain is present, and writes <out>/matrix.md, matrix.html, matrix.json
+and one report per adapter. A run that fails on at most ${MAX_RETRIED} cases runs those cases
+once more; when they all settle, the run is ok and named flaky.
 Exit: 0 every run passed, 1 a run or a setup failed, 2 usage.`;
 
 /**
@@ -233,7 +277,7 @@ export async function matrixMain(argv: readonly string[]): Promise<number> {
     runTimeoutMs: runTimeout * 1000,
     harnessArgs,
   };
-  const all = readRegistry(join(ROOT, "conformance", "adapters"));
+  const all = readRegistry(resolve(values.adapters ?? join(ROOT, "conformance", "adapters")));
   const unknown = [...options.only, ...options.skip].filter((n) => !all.some((e) => e.name === n));
   if (unknown.length > 0) {
     process.stderr.write(
@@ -278,6 +322,18 @@ export async function matrixMain(argv: readonly string[]): Promise<number> {
   writeFileSync(join(options.out, "matrix.html"), renderHtml(reports.map((r) => r.report)));
   process.stdout.write(renderMatrixMarkdown(reports, runs, wallSeconds));
   const failed = runs.filter((r) => r.outcome === "failed" || r.outcome === "setup-failed");
+  // CI keeps the tail of the output: what made each run fail, or retry, goes last.
+  for (const { entry, report } of reports) {
+    const run = runs.find((r) => r.name === entry.name);
+    if (run === undefined || (run.outcome === "ok" && run.detail === "")) {
+      continue;
+    }
+    for (const result of report.results.filter((r) => !SETTLED.has(r.status))) {
+      process.stdout.write(
+        `matrix: ${entry.name}: ${result.id}: ${result.status}: ${result.reasons.join("; ").slice(0, 300)}\n`,
+      );
+    }
+  }
   process.stdout.write(
     `\nmatrix: ${runs.length} adapters in ${wallSeconds.toFixed(0)} s; ${failed.length === 0 ? "every run passed" : `failed: ${failed.map((r) => r.name).join(", ")}`} (reports in ${relative(process.cwd(), options.out) || "."})\n`,
   );
@@ -292,6 +348,7 @@ function parse(argv: readonly string[]) {
       skip: { type: "string", multiple: true },
       jobs: { type: "string" },
       out: { type: "string" },
+      adapters: { type: "string" },
       "setup-timeout": { type: "string" },
       "run-timeout": { type: "string" },
       help: { type: "boolean", short: "h" },
