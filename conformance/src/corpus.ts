@@ -11,9 +11,9 @@ export type {
   ExpectedTensor,
   RejectOutcome,
   U64,
-} from "../../vectors/src/types.ts";
+} from "@safetensors-spec/vectors";
 
-import type { AcceptOutcome, Case, RejectOutcome } from "../../vectors/src/types.ts";
+import type { AcceptOutcome, Case, RejectOutcome } from "@safetensors-spec/vectors";
 
 /** Where the runner gets cases, their bytes and their expected outcomes. */
 export interface CorpusSource {
