@@ -133,14 +133,7 @@ export function adapterArgv(spec: string): string[] {
     throw new UsageError("--adapter is empty");
   }
   if (first === "reference") {
-    return [
-      process.execPath,
-      "--conditions=@safetensors-spec/source",
-      "--import",
-      import.meta.resolve("tsx"),
-      join(PACKAGE_DIR, "adapters", "reference", "adapter.ts"),
-      ...rest,
-    ];
+    return [process.execPath, join(PACKAGE_DIR, "bin", "reference-adapter.js"), ...rest];
   }
   if (first === "python-example") {
     return ["python3", join(PACKAGE_DIR, "adapters", "python-example", "adapter.py"), ...rest];

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // The `safetensors` command: a thin shim over src/cli/main.ts (all logic lives there).
-// A built package runs dist/cli/main.js; a source checkout runs the TypeScript through
-// tsx, resolving workspace packages by their "@safetensors-spec/source" condition, so
-// no build step is needed.
+// The marker is src/: the published tarball never contains it (package.json "files"
+// lists dist/ and bin/ only), while a checkout always does. So an installed package runs
+// dist/cli/main.js with plain Node, and a checkout runs the TypeScript through tsx,
+// resolving workspace packages by their "@safetensors-spec/source" condition: no build
+// step is needed there, and a stale dist/ left by an earlier build is never run.
 import { existsSync } from "node:fs";
 import { register } from "node:module";
 
 const SOURCE_CONDITION = "@safetensors-spec/source";
 
 async function load() {
-  const built = new URL("../dist/cli/main.js", import.meta.url);
-  if (existsSync(built)) {
-    return import(built.href);
+  const source = new URL("../src/cli/main.ts", import.meta.url);
+  if (!existsSync(source)) {
+    return import(new URL("../dist/cli/main.js", import.meta.url).href);
   }
   const hook = `export async function resolve(specifier, context, next) {
     return next(specifier, { ...context, conditions: [...context.conditions, ${JSON.stringify(SOURCE_CONDITION)}] });
@@ -19,7 +21,7 @@ async function load() {
   register(`data:text/javascript,${encodeURIComponent(hook)}`);
   const tsx = await import("tsx/esm/api");
   tsx.register();
-  return import(new URL("../src/cli/main.ts", import.meta.url).href);
+  return import(source.href);
 }
 
 try {

@@ -5,10 +5,11 @@
  * with the reference's `decodeValues`. `--trailing-bytes=ignore` and
  * `--max-header-length=25000000` select the other options of the spec's choices.
  *
- * Run: node --conditions=@safetensors-spec/source --import tsx adapter.ts
+ * Run: node ../../bin/reference-adapter.js (dist/ when installed, this file through tsx in a checkout)
  */
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import {
   decodeValues,
@@ -26,7 +27,7 @@ import { parseLine, stringifyLine } from "../../src/json.ts";
 import type { Request, WriteRequestTensor } from "../../src/protocol.ts";
 
 const referencePackage = JSON.parse(
-  readFileSync(new URL("../../../reference/package.json", import.meta.url), "utf8"),
+  readFileSync(createRequire(import.meta.url).resolve("@safetensors-spec/reference/package.json"), "utf8"),
 ) as { version: string };
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
