@@ -2,10 +2,11 @@
  * The run report: everything a run found, as one JSON document (its schema is
  * `spec/protocol/v1/report.schema.json`), plus the summaries the reporters print.
  */
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import type { AdapterCommand, StartFailureKind, TransportLimits } from "./adapter.ts";
 import type { ExpectedFailure } from "./expected-failures.ts";
 import { VERDICTS } from "./judge.ts";
+import { regularTarget } from "./outputs.ts";
 import type { Capabilities, Implementation, StartedMessage } from "./protocol.ts";
 import { type CaseResult, FAILING_STATUSES, type Status } from "./runner.ts";
 
@@ -255,14 +256,24 @@ export function buildReport(results: readonly CaseResult[], context: ReportConte
  * @param path - The target path.
  * @param text - The content.
  * @returns When the file is in place.
- * @throws The file system's error when the directory cannot be written.
+ * @throws The file system's error when the directory cannot be written; an Error when
+ *   something other than a regular file is at `path`.
  * @example
  * ```ts
  * await writeFileAtomic("report.json", JSON.stringify(report));
  * ```
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // Checked again here (the command checked before the run): a directory, FIFO or device
+  // that appeared since is refused, never renamed over; a symbolic link is written through.
+  const target = regularTarget(path);
+  const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(temp, text);
-  await rename(temp, path);
+  try {
+    regularTarget(target);
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }

@@ -130,7 +130,7 @@ export interface RunOptions {
   readonly expectations?: ExpectationMatcher;
   /** Stops the run between cases (the in-flight request is cut short). */
   readonly signal?: AbortSignal;
-  /** Called after each result. */
+  /** Called after each result, with the results so far and the results the run will record. */
   readonly onResult?: (result: CaseResult, done: number, total: number) => void;
 }
 
@@ -278,6 +278,44 @@ function describeDecodeExpected(target: DecodeTarget): string {
 }
 
 /**
+ * How many results a run will record once the handshake is known: one per case, one more
+ * per decode check, and one more per round trip of a valid read case when the adapter
+ * declares write. The progress bar counts results against this, not against cases.
+ */
+function plannedResults(options: RunOptions, started: StartedMessage): number {
+  const choices = started.choices ?? {};
+  let total = 0;
+  for (const c of options.corpus.cases) {
+    total += 1;
+    let expected: AcceptOutcome | RejectOutcome;
+    try {
+      expected = options.corpus.resolveExpected(c, choices);
+    } catch {
+      continue; // the run stops at this case with a harness error
+    }
+    let decode: DecodeTarget | undefined;
+    try {
+      decode = decodeTarget(c, expected);
+    } catch {
+      decode = undefined;
+    }
+    total += decode === undefined ? 0 : 1;
+    if (
+      skipReason(c, started, c.kind) === undefined &&
+      c.kind === "read" &&
+      started.capabilities.write &&
+      expected.outcome === "accept" &&
+      c.flags.includes("valid") &&
+      !c.flags.includes("large") &&
+      options.checkWritten !== undefined
+    ) {
+      total += 1;
+    }
+  }
+  return total;
+}
+
+/**
  * Runs every case of a corpus through an adapter.
  *
  * @param options - The adapter (already constructed), the corpus and the run's settings.
@@ -305,7 +343,7 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
     }
   }
   const results: CaseResult[] = [];
-  const total = corpus.cases.length;
+  const total = plannedResults(options, started);
   let partial = false;
   await mkdir(join(workDir, "written"), { recursive: true });
 

@@ -40,14 +40,14 @@ function heading(title: string, width: number): string {
   return `${title.padEnd(width + 2)}${STATUSES.map((s) => SHORT[s].padStart(SHORT[s].length + 2)).join("")}`;
 }
 
-function describeFailure(r: CaseResult): string[] {
+function describeFailure(r: CaseResult, label: string): string[] {
   const breaks =
     r.breaks.length > 0
       ? ` breaks ${r.breaks.join(", ")}`
       : r.verdict === "protocol-error"
         ? " (the adapter broke the protocol, spec/protocol/v1)"
         : "";
-  const lines = [`  ✗ ${r.status.padEnd(16)} ${r.id}${breaks}`, `      ${r.description}`];
+  const lines = [`  ✗ ${r.status.padEnd(16)} ${label}${r.id}${breaks}`, `      ${r.description}`];
   lines.push(`      expected: ${r.expected}`, `      actual:   ${r.actual}`);
   for (const reason of r.reasons) {
     lines.push(`      - ${reason}`);
@@ -66,13 +66,16 @@ function describeFailure(r: CaseResult): string[] {
  * Renders the human summary of a run.
  *
  * @param report - The run's report.
+ * @param options - `label` names the implementation on every failure line (a run of
+ *   several implementations sets it).
  * @returns Text for stdout, ending in a newline.
  * @example
  * ```ts
  * process.stdout.write(renderSummary(report));
  * ```
  */
-export function renderSummary(report: RunReport): string {
+export function renderSummary(report: RunReport, options: { readonly label?: string } = {}): string {
+  const label = options.label === undefined ? "" : `[${options.label}] `;
   const out: string[] = [];
   const impl = report.implementation;
   const caps = report.capabilities;
@@ -112,7 +115,7 @@ export function renderSummary(report: RunReport): string {
         : `Failures (${problems.length}):`,
     );
     for (const r of problems.slice(0, MAX_LISTED)) {
-      out.push(...describeFailure(r));
+      out.push(...describeFailure(r, label));
     }
     if (cut) {
       out.push(`  … and ${problems.length - MAX_LISTED} more, not listed here (write them all with --json)`);
@@ -122,7 +125,7 @@ export function renderSummary(report: RunReport): string {
   if (xfails.length > 0) {
     out.push("", `Expected failures (${xfails.length}):`);
     for (const r of xfails.slice(0, MAX_LISTED)) {
-      out.push(`  ~ ${r.id}: ${r.expectedFailure?.reason ?? ""}`);
+      out.push(`  ~ ${label}${r.id}: ${r.expectedFailure?.reason ?? ""}`);
     }
   }
   const flaky = report.results.filter((r) => r.status === "flaky");
@@ -130,7 +133,7 @@ export function renderSummary(report: RunReport): string {
     out.push("", `Flaky (${flaky.length}), not counted against the run:`);
     for (const r of flaky.slice(0, MAX_LISTED)) {
       const how = r.verdict === "pass" ? "passed" : `${r.verdict} (${r.reasons[0] ?? ""})`;
-      out.push(`  ? ${r.id}: ${how} this run; ${r.expectedFailure?.reason ?? ""}`);
+      out.push(`  ? ${label}${r.id}: ${how} this run; ${r.expectedFailure?.reason ?? ""}`);
     }
   }
   const skipReasons = new Map<string, number>();
@@ -196,7 +199,59 @@ export function renderSummary(report: RunReport): string {
     "",
     `${report.summary.total} results: ${counts || "none"}.${report.partial ? " INTERRUPTED: the run is partial." : ""}`,
   );
-  out.push(`Result: ${report.ok ? "PASS" : "FAIL"}`);
+  out.push(
+    `Result: ${report.ok ? "PASS" : "FAIL"}${options.label === undefined ? "" : ` (${options.label})`}`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * The label of each report in a run of several implementations: the implementation's
+ * name and version, numbered when two reports would otherwise share one.
+ *
+ * @param reports - The reports, in order.
+ * @returns One label per report.
+ * @example
+ * ```ts
+ * reportLabels(reports); // ["faux 0.0.0 #1", "faux 0.0.0 #2", "reference 0.1.0"]
+ * ```
+ */
+export function reportLabels(reports: readonly RunReport[]): string[] {
+  const names = reports.map((r) => `${r.implementation.name} ${r.implementation.version}`);
+  return names.map((n, i) => (names.filter((m) => m === n).length > 1 ? `${n} #${i + 1}` : n));
+}
+
+/**
+ * The console summary of several reports: each report's summary, every failure line
+ * naming its implementation, then one matrix row per implementation and the overall result.
+ *
+ * @param reports - The reports, in order.
+ * @returns Text for stdout, ending in a newline.
+ * @example
+ * ```ts
+ * process.stdout.write(renderSummaries([a, b]));
+ * ```
+ */
+export function renderSummaries(reports: readonly RunReport[]): string {
+  if (reports.length === 1 && reports[0] !== undefined) {
+    return renderSummary(reports[0]);
+  }
+  const labels = reportLabels(reports);
+  const out: string[] = [];
+  reports.forEach((report, i) => {
+    const label = labels[i] ?? "";
+    out.push(`=== ${label} ===`, renderSummary(report, { label }));
+  });
+  const width = Math.max(14, ...labels.map((l) => l.length + 1));
+  out.push(`${heading("Implementations", width)}  result`);
+  reports.forEach((report, i) => {
+    out.push(`${row(labels[i] ?? "", report.summary.byStatus, width)}  ${report.ok ? "PASS" : "FAIL"}`);
+  });
+  const failed = reports.filter((r) => !r.ok).length;
+  out.push(
+    "",
+    `Result: ${failed === 0 ? "PASS" : "FAIL"} (${reports.length - failed} of ${reports.length} implementations pass)`,
+  );
   return `${out.join("\n")}\n`;
 }
 
@@ -215,34 +270,98 @@ export interface OutputStream {
   readonly columns?: number;
 }
 
-/** A progress bar on a TTY stream; a no-op elsewhere. */
+/** How progress is shown: a redrawn bar (a TTY), a line every few seconds (CI logs), or not at all. */
+export type ProgressMode = "bar" | "lines" | "off";
+
+/** The settings of a {@link ProgressBar} besides its stream and mode. */
+export interface ProgressOptions {
+  /** Names the implementation, when a run has several. */
+  readonly label?: string;
+  /** How often `lines` mode prints (default 5000 ms). */
+  readonly intervalMs?: number;
+}
+
+/**
+ * A duration in words a log reader takes in at a glance: `42s`, `3m05s`, `1h02m`.
+ *
+ * @param ms - Milliseconds.
+ * @returns The duration.
+ * @example
+ * ```ts
+ * formatDuration(185_000); // "3m05s"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) {
+    return `${s}s`;
+  }
+  const m = Math.floor(s / 60);
+  if (m < 60) {
+    return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  }
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/**
+ * Progress on stderr, counting results against the results the run will record: on a TTY
+ * a bar redrawn in place, with the failures so far and an estimate of the time left; in
+ * `lines` mode (stderr is a log, as in CI) one line every few seconds, so a long run is
+ * visibly alive; in `off` mode nothing.
+ */
 export class ProgressBar {
   readonly #stream: OutputStream;
-  readonly #enabled: boolean;
+  readonly #mode: ProgressMode;
+  readonly #label: string;
+  readonly #began = Date.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
   #last = 0;
   #problems = 0;
+  #done = 0;
+  #total = 0;
 
   /**
    * @param stream - Where to draw (stderr).
-   * @param enabled - Whether to draw at all (a TTY and not disabled).
+   * @param mode - `bar`, `lines` or `off`; `true` means `bar` and `false` `off`.
+   * @param options - A label for the implementation and the interval of `lines` mode.
    */
-  constructor(stream: OutputStream, enabled: boolean) {
+  constructor(stream: OutputStream, mode: ProgressMode | boolean, options: ProgressOptions = {}) {
     this.#stream = stream;
-    this.#enabled = enabled;
+    this.#mode = mode === true ? "bar" : mode === false ? "off" : mode;
+    this.#label = options.label === undefined ? "" : `${options.label}: `;
+    if (this.#mode === "lines") {
+      this.#timer = setInterval(() => this.#line(), options.intervalMs ?? 5000);
+      this.#timer.unref();
+    }
+  }
+
+  #status(): string {
+    const elapsed = Date.now() - this.#began;
+    const eta =
+      this.#done > 0 && this.#total > this.#done
+        ? `, ETA ${formatDuration((elapsed / this.#done) * (this.#total - this.#done))}`
+        : "";
+    return `${this.#done}/${this.#total} results, ${this.#problems} ${this.#problems === 1 ? "failure" : "failures"}, ${formatDuration(elapsed)} elapsed${eta}`;
+  }
+
+  #line(): void {
+    this.#stream.write(`safetensors-conformance: ${this.#label}${this.#status()}\n`);
   }
 
   /**
-   * Redraws after a result (at most every 50 ms, and always for the last one).
+   * Counts a result; redraws the bar (at most every 50 ms, and always for the last one).
    *
    * @param result - The latest result.
    * @param done - Results so far.
-   * @param total - Cases in the run.
+   * @param total - Results the run will record.
    */
   update(result: CaseResult, done: number, total: number): void {
     if (FAILING_STATUSES.has(result.status)) {
       this.#problems += 1;
     }
-    if (!this.#enabled) {
+    this.#done = done;
+    this.#total = total;
+    if (this.#mode !== "bar") {
       return;
     }
     const now = Date.now();
@@ -250,16 +369,20 @@ export class ProgressBar {
       return;
     }
     this.#last = now;
-    const width = Math.max(10, Math.min(40, (this.#stream.columns ?? 80) - 40));
+    const width = Math.max(10, Math.min(40, (this.#stream.columns ?? 80) - 70));
     const filled = Math.min(width, Math.round((done / Math.max(total, 1)) * width));
     this.#stream.write(
-      `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} failures: ${this.#problems} `,
+      `\r\u001b[2K${this.#label}[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${this.#status()}`,
     );
   }
 
-  /** Erases the bar. */
+  /** Stops the periodic lines and erases the bar. */
   clear(): void {
-    if (this.#enabled) {
+    if (this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#mode === "bar") {
       this.#stream.write("\r\u001b[2K");
     }
   }

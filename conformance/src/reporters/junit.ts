@@ -15,20 +15,44 @@ function xml(text: string): string {
   );
 }
 
+/** One `<testsuite>` and its counts. */
+interface Suite {
+  readonly lines: string[];
+  readonly tests: number;
+  readonly failures: number;
+  readonly errors: number;
+  readonly skipped: number;
+  readonly seconds: number;
+}
+
 /**
- * Renders a run as JUnit XML: one test case per result. `fail` and `unexpected-pass` are
- * failures; `crash`, `timeout`, `protocol-error` and `over-budget` are errors; `skipped`
- * and `expected-failure` are skipped; `flaky` passes when it passed this run and is
- * skipped (with what happened) when it did not.
+ * Renders runs as JUnit XML: one test suite per implementation, one test case per result.
+ * `fail` and `unexpected-pass` are failures; `crash`, `timeout`, `protocol-error` and
+ * `over-budget` are errors; `skipped` and `expected-failure` are skipped; `flaky` passes
+ * when it passed this run and is skipped (with what happened) when it did not.
  *
- * @param report - The run's report.
+ * @param reports - One run's report, or the reports of a run of several implementations.
  * @returns The XML document.
  * @example
  * ```ts
  * await writeFileAtomic("conformance.xml", renderJunit(report));
  * ```
  */
-export function renderJunit(report: RunReport): string {
+export function renderJunit(reports: RunReport | readonly RunReport[]): string {
+  const list: readonly RunReport[] = Array.isArray(reports) ? reports : [reports as RunReport];
+  const suites = list.map(suite);
+  const sum = (key: "tests" | "failures" | "errors" | "skipped" | "seconds"): number =>
+    suites.reduce((n, s) => n + s[key], 0);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="safetensors-conformance" tests="${sum("tests")}" failures="${sum("failures")}" errors="${sum("errors")}" skipped="${sum("skipped")}" time="${sum("seconds").toFixed(3)}">`,
+    ...suites.flatMap((s) => s.lines),
+    "</testsuites>",
+    "",
+  ].join("\n");
+}
+
+function suite(report: RunReport): Suite {
   const counts = report.summary.byStatus;
   const failures = counts.fail + counts["unexpected-pass"];
   const errors = counts.crash + counts.timeout + counts["protocol-error"] + counts["over-budget"];
@@ -41,8 +65,6 @@ export function renderJunit(report: RunReport): string {
   const tests = report.summary.total + (start === undefined ? 0 : 1);
   const allErrors = errors + (start === undefined ? 0 : 1);
   const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="safetensors-conformance" tests="${tests}" failures="${failures}" errors="${allErrors}" skipped="${skipped}" time="${seconds.toFixed(3)}">`,
     `  <testsuite name="${xml(name)}" tests="${tests}" failures="${failures}" errors="${allErrors}" skipped="${skipped}" time="${seconds.toFixed(3)}" timestamp="${report.startedAt}">`,
   ];
   if (start !== undefined) {
@@ -105,6 +127,6 @@ export function renderJunit(report: RunReport): string {
         );
     }
   }
-  lines.push("  </testsuite>", "</testsuites>", "");
-  return lines.join("\n");
+  lines.push("  </testsuite>");
+  return { lines, tests, failures, errors: allErrors, skipped, seconds };
 }
