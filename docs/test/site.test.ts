@@ -88,7 +88,9 @@ describe("the site build", () => {
 
   it("shows hostile adapter output as escaped, visible text", () => {
     const html = page("impl/gamma-hostile.html");
-    expect(html).toContain("nul␀here &lt;/script&gt;&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt; \ufffd &amp;");
+    expect(html).toContain(
+      "nul␀here &lt;/script&gt;&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt; \ufffd &amp;",
+    );
   });
 
   it("puts the summary first and disagreements first in the matrix", () => {
