@@ -2,7 +2,7 @@
  * The gate's checks as pure functions over snapshots and file lists, so each can be
  * tested on an in-memory change. Each returns one line per problem.
  */
-import { bumpClass, type ChangeClass, maxClass } from "./semver.ts";
+import { bumpClass, bumped, type ChangeClass, maxClass } from "./semver.ts";
 import type { CaseSummary, Snapshot } from "./snapshot.ts";
 
 /** Why a change has the class it has. */
@@ -94,9 +94,23 @@ export function classifyChange(base: Snapshot, head: Snapshot, specFilesChanged:
  * Checks that `versions.json` moved by exactly the class the change needs, and that
  * the prose title and the version list agree with it.
  */
-export function checkVersion(base: Snapshot, head: Snapshot, change: Classification): string[] {
+export function checkVersion(
+  base: Snapshot,
+  head: Snapshot,
+  change: Classification,
+  release?: Release,
+): string[] {
   const problems: string[] = [];
   const actual = bumpClass(base.version, head.version);
+  // Changes between two releases accumulate: the base's version is not released yet, and
+  // the head's is the release's bumped by the largest pending change, as changesets does.
+  const accumulated =
+    release !== undefined &&
+    base.version !== release.version &&
+    head.version === bumped(release.version, maxClass(release.pending, change.class));
+  if (accumulated) {
+    return problems;
+  }
   const why = change.reasons.filter((r) => r.startsWith(`${change.class}:`))[0] ?? "";
   if (actual === "invalid") {
     problems.push(
@@ -165,35 +179,110 @@ export function checkCoverage(head: Snapshot): string[] {
   return problems;
 }
 
-/** Paths that make a spec change (everything the spec package ships). */
+/**
+ * Paths that make a spec change: everything the spec package ships, except its tests and
+ * the release files changesets writes (`package.json` version, `CHANGELOG.md`).
+ */
 export function isSpecPath(path: string): boolean {
-  return path.startsWith("spec/") && !path.startsWith("spec/test/") && !path.startsWith("spec/node_modules/");
+  return (
+    path.startsWith("spec/") &&
+    !path.startsWith("spec/test/") &&
+    !path.startsWith("spec/node_modules/") &&
+    path !== "spec/package.json" &&
+    path !== "spec/CHANGELOG.md"
+  );
+}
+
+/** The spec package as released and the bump its pending changesets make. */
+export interface Release {
+  /** `spec/package.json` `version`: the last released spec version. */
+  readonly version: string;
+  /** The largest bump of `@safetensors-spec/spec` in the pending changesets. */
+  readonly pending: ChangeClass;
+}
+
+/** The spec package's name, which its changesets name. */
+export const SPEC_PACKAGE = "@safetensors-spec/spec";
+
+/**
+ * The package bumps a changeset's front matter declares (`"<package>": <bump>` lines).
+ *
+ * @param text - A `.changeset/*.md` file.
+ * @returns Bump by package; empty when there is no front matter.
+ */
+export function changesetBumps(text: string): Map<string, string> {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
+  const out = new Map<string, string>();
+  for (const line of (m?.[1] ?? "").split(/\r?\n/)) {
+    const kv = /^\s*["']?([^"':\s]+)["']?\s*:\s*(major|minor|patch|none)\s*$/.exec(line);
+    if (kv !== null) {
+      out.set(kv[1] ?? "", kv[2] ?? "");
+    }
+  }
+  return out;
+}
+
+/** The largest bump of the spec package in a set of changesets' texts. */
+export function pendingSpecBump(texts: readonly string[]): ChangeClass {
+  let cls: ChangeClass = "none";
+  for (const t of texts) {
+    const bump = changesetBumps(t).get(SPEC_PACKAGE);
+    if (bump === "major" || bump === "minor" || bump === "patch") {
+      cls = maxClass(cls, bump);
+    }
+  }
+  return cls;
 }
 
 /**
- * A spec change comes with a changeset naming `@safetensors-spec/spec`.
+ * A spec change comes with a new changeset whose front matter bumps
+ * `@safetensors-spec/spec` by the class of the change (so that changesets gives the
+ * package the spec's version).
  *
  * @param changed - Paths changed between base and head (repository-relative).
  * @param read - Reads a head file's text.
+ * @param specClass - The class of the spec change, when the base has a spec to compare.
  */
-export function checkChangeset(changed: readonly string[], read: (path: string) => string): string[] {
+export function checkChangeset(
+  changed: readonly string[],
+  read: (path: string) => string,
+  specClass?: ChangeClass,
+): string[] {
   const specPaths = changed.filter(isSpecPath);
   if (specPaths.length === 0) {
     return [];
   }
-  const changesets = changed.filter(
-    (p) => /^\.changeset\/[^/]+\.md$/.test(p) && p !== ".changeset/README.md",
-  );
-  const naming = changesets.filter((p) => {
-    try {
-      return read(p).includes("@safetensors-spec/spec");
-    } catch {
-      return false;
-    }
-  });
-  return naming.length > 0
+  const bumps = changed
+    .filter((p) => /^\.changeset\/[^/]+\.md$/.test(p) && p !== ".changeset/README.md")
+    .flatMap((p) => {
+      try {
+        const bump = changesetBumps(read(p)).get(SPEC_PACKAGE);
+        return bump === undefined ? [] : [{ path: p, bump }];
+      } catch {
+        return [];
+      }
+    });
+  const what = `${specPaths[0]}${specPaths.length > 1 ? ` and ${specPaths.length - 1} more` : ""}`;
+  if (bumps.length === 0) {
+    return [`changeset: the spec changed (${what}) but no new .changeset/*.md bumps ${SPEC_PACKAGE}`];
+  }
+  if (specClass !== undefined && specClass !== "none" && !bumps.some((b) => b.bump === specClass)) {
+    return [
+      `changeset: the spec change is ${specClass} but ${bumps.map((b) => `${b.path} bumps ${SPEC_PACKAGE} ${b.bump}`).join(", ")}`,
+    ];
+  }
+  return [];
+}
+
+/**
+ * The spec package's version is the spec's: the released version bumped by the pending
+ * changesets is `spec/versions.json` `current`.
+ */
+export function checkRelease(release: Release, current: string): string[] {
+  const expected = bumped(release.version, release.pending);
+  return expected === current
     ? []
     : [
-        `changeset: the spec changed (${specPaths[0]}${specPaths.length > 1 ? ` and ${specPaths.length - 1} more` : ""}) but no new .changeset/*.md names @safetensors-spec/spec`,
+        `release: ${SPEC_PACKAGE} is ${release.version}${release.pending === "none" ? "" : ` and its pending changesets bump it ${release.pending} to ${expected}`}, but the spec version is ${current}; the package's version must be the spec's`,
       ];
 }

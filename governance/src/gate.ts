@@ -9,14 +9,20 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import {
   checkChangeset,
   checkCoverage,
+  checkRelease,
   checkSnapshot,
   checkVersion,
   classifyChange,
   isSpecPath,
+  pendingSpecBump,
+  type Release,
 } from "./checks.ts";
 import { changedPaths, chooseBase, extractTree, hasHistory } from "./git.ts";
-import { readAdapters, readRuns, type SavedRun } from "./matrix.ts";
-import { checkProposal, readProposals } from "./proposal.ts";
+import { readAdapters } from "./matrix.ts";
+import { runsFor } from "./observe.ts";
+import { checkProposal, type Proposal, readProposals } from "./proposal.ts";
+import { PACKET_FILE, packetFor } from "./review.ts";
+import type { ChangeClass } from "./semver.ts";
 import { readSnapshot } from "./snapshot.ts";
 import { checkStage } from "./stages.ts";
 
@@ -32,11 +38,6 @@ export interface GateOptions {
    * @defaultValue true
    */
   readonly regenerate?: boolean;
-  /**
-   * The directory of saved matrix reports.
-   * @defaultValue `<root>/reports/matrix`
-   */
-  readonly reports?: string;
 }
 
 /** The gate's findings. */
@@ -49,7 +50,6 @@ export interface GateResult {
 
 /** Where the gate finds the registered adapters and the saved matrix reports. */
 export const ADAPTERS_DIR = join("conformance", "adapters");
-export const MATRIX_DIR = join("reports", "matrix");
 export const PROPOSALS_DIR = join("governance", "proposals");
 
 function schemaFiles(dir: string): string[] {
@@ -116,16 +116,41 @@ function runScript(root: string, label: string, args: readonly string[]): string
   return lines.length > 0 ? lines.map((l) => `${label}: ${l}`) : [`${label}: exited ${r.status}`];
 }
 
-/** The saved runs that bear on one proposal: the matrix's and its own evidence. */
-export function runsFor(
-  root: string,
-  proposalDir: string,
-  matrixDir: string = join(root, MATRIX_DIR),
-): SavedRun[] {
-  return [
-    ...readRuns(matrixDir, "matrix", relative(root, matrixDir)),
-    ...readRuns(join(proposalDir, "evidence"), "evidence", relative(root, join(proposalDir, "evidence"))),
-  ];
+/**
+ * The spec package's released version and the largest bump of it in the pending
+ * changesets (`.changeset/*.md`), or `undefined` without `spec/package.json`.
+ */
+export function readRelease(root: string): Release | undefined {
+  const pkg = join(root, "spec", "package.json");
+  if (!existsSync(pkg)) {
+    return undefined;
+  }
+  const dir = join(root, ".changeset");
+  const texts = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".md") && f !== "README.md")
+        .map((f) => readFileSync(join(dir, f), "utf8"))
+    : [];
+  return {
+    version: (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version,
+    pending: pendingSpecBump(texts),
+  };
+}
+
+/**
+ * A committed review packet (`review.md`) must be what `review` writes from the committed
+ * proposal, spec, registry and saved observations; no adapter runs for this.
+ */
+export function checkPacket(root: string, p: Proposal): string[] {
+  const path = join(p.dir, PACKET_FILE);
+  if (!existsSync(path)) {
+    return [];
+  }
+  return readFileSync(path, "utf8") === packetFor(root, p)
+    ? []
+    : [
+        `proposal ${p.name}: ${PACKET_FILE} is out of date with the proposal or its observations; run pnpm run review ${p.name} --write`,
+      ];
 }
 
 /**
@@ -147,10 +172,23 @@ export function runGate(options: GateOptions): GateResult {
   if (options.regenerate !== false) {
     problems.push(...runScript(root, "spec check", [join("spec", "scripts", "check.ts")]));
     problems.push(...runScript(root, "corpus", [join("vectors", "scripts", "generate.ts"), "--check"]));
+    for (const p of readProposals(join(root, PROPOSALS_DIR))) {
+      const script = join(PROPOSALS_DIR, p.name, "vectors.ts");
+      if (existsSync(join(root, script))) {
+        problems.push(...runScript(root, `proposal ${p.name} vectors`, [script, "--check"]));
+      }
+    }
   } else {
     notes.push("skipped: the spec package's check and the corpus regeneration (--no-regenerate)");
   }
 
+  const release = readRelease(root);
+  if (release === undefined) {
+    notes.push("no spec/package.json: the release check skipped");
+  } else {
+    problems.push(...checkRelease(release, head.version));
+  }
+  let specClass: ChangeClass | undefined;
   if (hasHistory(root)) {
     const base = chooseBase(root, options.base);
     const changed = changedPaths(root, base.commit);
@@ -165,14 +203,15 @@ export function runGate(options: GateOptions): GateResult {
         notes.push(
           `change class: ${change.class}${change.reasons.length > 0 ? ` (${change.reasons.length} findings)` : ""}`,
         );
-        problems.push(...checkVersion(before, head, change));
+        specClass = change.class;
+        problems.push(...checkVersion(before, head, change, release));
       } else {
         notes.push("the base has no spec: version checks skipped");
       }
     } finally {
       rmSync(baseDir, { recursive: true, force: true });
     }
-    problems.push(...checkChangeset(changed, (p) => readFileSync(join(root, p), "utf8")));
+    problems.push(...checkChangeset(changed, (p) => readFileSync(join(root, p), "utf8"), specClass));
   } else {
     notes.push("no git history: only the static checks ran");
   }
@@ -181,7 +220,8 @@ export function runGate(options: GateOptions): GateResult {
   const proposals = readProposals(join(root, PROPOSALS_DIR));
   for (const p of proposals) {
     problems.push(...checkProposal(p, head));
-    problems.push(...checkStage(p, { spec: head, adapters, runs: runsFor(root, p.dir, options.reports) }));
+    problems.push(...checkStage(p, { spec: head, adapters, runs: runsFor(root, p) }));
+    problems.push(...checkPacket(root, p));
   }
   notes.push(`${proposals.length} proposals, ${adapters.length} registered implementations`);
   return { problems, notes };

@@ -16,6 +16,8 @@ export interface Adapter {
   /** Implementations with the same codebase are not independent. */
   readonly codebase: string;
   readonly capabilities: readonly string[];
+  /** The adapter command, relative to its directory, or `builtin:<name>`. */
+  readonly command: string;
 }
 
 /** The saved results of one implementation. */
@@ -48,6 +50,7 @@ export function readAdapters(adaptersDir: string): Adapter[] {
         version: raw.version ?? "",
         codebase: raw.codebase ?? name,
         capabilities: raw.capabilities ?? [],
+        command: raw.command ?? "run",
       });
     }
   }

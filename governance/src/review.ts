@@ -3,18 +3,31 @@
  * for the steering committee. It states the change, its vectors, who it breaks, how far
  * the stage criteria are met and the version bump it needs.
  */
-import type { Adapter, SavedRun } from "./matrix.ts";
-import { type Proposal, proposalClass } from "./proposal.ts";
+import { join } from "node:path";
+import { type Adapter, readAdapters, type SavedRun } from "./matrix.ts";
+import {
+  type Observation,
+  type ObservationFile,
+  readObservations,
+  runsFor,
+  vectorDigests,
+} from "./observe.ts";
+import { checkProposal, type Proposal, proposalClass } from "./proposal.ts";
 import { bumped } from "./semver.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { judgeStages, OWN_CODEBASE_PREFIX, passingImplementations } from "./stages.ts";
+import { readSnapshot } from "./snapshot.ts";
+import { checkStage, judgeStages, OWN_CODEBASE_PREFIX, passingImplementations } from "./stages.ts";
 
 /** The inputs of a review besides the proposal. */
 export interface ReviewContext {
   readonly spec: Snapshot;
   readonly adapters: readonly Adapter[];
-  /** The matrix's saved runs and the proposal's evidence. */
+  /** The proposal's saved runs (its observations and evidence), for the stage criteria. */
   readonly runs: readonly SavedRun[];
+  /** The saved observations, when the adapters have been run over the vectors. */
+  readonly observations: ObservationFile | undefined;
+  /** The digest of every vector as it stands (see {@link vectorDigests}). */
+  readonly digests: ReadonlyMap<string, string>;
   /** Problems the gate finds in this proposal (shown at the top). */
   readonly problems: readonly string[];
 }
@@ -25,61 +38,130 @@ function expectedOf(c: { outcome: string; code?: string }): string {
   return c.code === undefined ? c.outcome : `${c.outcome} (${c.code})`;
 }
 
+const VERDICT_MARK: Readonly<Record<string, string>> = { pass: "✓" };
+
+function answerCell(r: Observation | undefined): string {
+  if (r === undefined) {
+    return "not observed";
+  }
+  const words = r.answer.startsWith("reject:") ? `reject ${r.answer.slice("reject:".length)}` : r.answer;
+  return `${cell(words)} ${VERDICT_MARK[r.verdict] ?? "✗"}`;
+}
+
+const shortId = (id: string): string => id.slice(id.indexOf("/") + 1);
+
 function blastRadius(p: Proposal, ctx: ReviewContext): string[] {
   const out: string[] = ["### Blast radius", ""];
-  const matrix = ctx.runs.filter((r) => r.kind === "matrix");
-  const evidence = ctx.runs.filter((r) => r.kind === "evidence");
-  const flips = p.meta.flips ?? [];
-  const added = p.vectors.map((v) => v.id);
+  const obs = ctx.observations;
   const newDtypes = p.meta.dtypes?.added ?? [];
-  const readers = ctx.adapters.filter((a) => a.capabilities.includes("read"));
-  if (matrix.length === 0) {
-    out.push("No matrix reports (`reports/matrix/*.json`); run `pnpm run matrix` to fill this in.", "");
-    if (flips.length > 0) {
+  const file = `governance/proposals/${p.name}/observations.json`;
+  if (obs === undefined) {
+    out.push(
+      `Not observed yet: no implementation has been run over this proposal's vectors. \`pnpm run review ${p.name} --run\` runs every installed adapter and saves what each answers in \`${file}\`.`,
+      "",
+    );
+    return out;
+  }
+  const current = ctx.digests;
+  const ids = [...current.keys()];
+  const fresh = (id: string): boolean => current.get(id) === obs.vectors[id];
+  const ran = obs.adapters.filter((a) => a.notRun === undefined);
+  const notRun = obs.adapters.filter((a) => a.notRun !== undefined);
+  const flips = new Set((p.meta.flips ?? []).map((f) => f.case));
+  out.push(
+    `Observed ${obs.observedOn}: ${ran.length} registered implementations, each at the version its \`adapter.json\` pins, read every vector after a handshake for spec ${obs.specVersion} (the released spec they implement). Each cell is the implementation's answer, ✓ when it is what the proposal expects and ✗ when not. Saved in \`${file}\`; \`pnpm run review ${p.name} --run\` runs them again.`,
+    "",
+  );
+  const stale = ids.filter((id) => !fresh(id));
+  if (stale.length > 0) {
+    out.push(
+      `**Not observed:** ${stale.map((id) => `\`${id}\``).join(", ")} changed or were added after the run; run the adapters again.`,
+      "",
+    );
+  }
+  const header = ids.map((id) => `\`${shortId(id)}\`${flips.has(id) ? " (flip)" : ""}`);
+  out.push(
+    `| implementation | version | codebase | ${header.join(" | ")} | passes |`,
+    `| --- | --- | --- | ${ids.map(() => "---").join(" | ")} | --- |`,
+  );
+  for (const a of ran) {
+    const byCase = new Map(a.results.filter((r) => fresh(r.case)).map((r) => [r.case, r]));
+    const passes = ids.filter((id) => byCase.get(id)?.verdict === "pass").length;
+    out.push(
+      `| \`${a.name}\` | ${cell(a.version)} | ${cell(a.codebase)} | ${ids.map((id) => answerCell(byCase.get(id))).join(" | ")} | ${passes}/${ids.length} |`,
+    );
+  }
+  out.push("");
+  out.push("Expected under the proposal:", "");
+  for (const id of ids) {
+    const r = ran.flatMap((a) => a.results).find((x) => x.case === id && fresh(id));
+    if (r !== undefined) {
       out.push(
-        `Each of the ${readers.length} registered readers that passes ${flips.length === 1 ? "the flipped case" : `the ${flips.length} flipped cases`} today would fail ${flips.length === 1 ? "it" : "them"} under the proposal: ${readers.map((a) => `\`${a.name}\``).join(", ")}.`,
-        "",
+        `- \`${id}\`: ${r.expected.replace(":", " ")}${r.expectedToday === undefined ? "" : ` (today: ${r.expectedToday.replace(":", " ")})`}`,
       );
     }
-  } else {
-    out.push(
-      "| implementation | codebase | flipped cases it passes today (would fail) | new vectors |",
-      "| --- | --- | --- | --- |",
+  }
+  out.push("");
+  const acceptIds = ids.filter((id) => {
+    const expected = ran.flatMap((a) => a.results.filter((r) => r.case === id).map((r) => r.expected));
+    return expected.length > 0 && expected.every((e) => e === "accept");
+  });
+  const wrong = ran.flatMap((a) =>
+    a.results
+      .filter((r) => fresh(r.case) && r.verdict !== "pass" && r.answer === "accept" && r.reason !== undefined)
+      .map((r) => `- \`${a.name}\` on \`${shortId(r.case)}\`: ${r.reason ?? ""}`),
+  );
+  if (wrong.length > 0) {
+    out.push("Accepted, but not as the proposal expects:", "", ...wrong, "");
+  }
+  if (acceptIds.length > 0) {
+    const rejectingAll = ran.filter((a) =>
+      acceptIds.every((id) => a.results.some((r) => r.case === id && fresh(id) && r.answer !== "accept")),
     );
-    for (const run of matrix) {
-      const adapter = ctx.adapters.find((a) => a.name === run.name);
-      const breaking = flips.filter((f) => run.verdicts.get(f.case) === "pass").map((f) => `\`${f.case}\``);
-      const ran = added.filter((id) => run.verdicts.has(id));
-      const newCol =
-        added.length === 0
-          ? "–"
-          : ran.length === 0
-            ? newDtypes.length > 0 && run.dtypes !== undefined
-              ? newDtypes.every((t) => run.dtypes?.includes(t))
-                ? "not run; declares the new dtypes"
-                : `not run; does not declare ${newDtypes.join(", ")}`
-              : "not run"
-            : `${ran.filter((id) => run.verdicts.get(id) === "pass").length}/${added.length} pass`;
-      out.push(
-        `| \`${run.name}\` | ${adapter?.codebase ?? "?"} | ${breaking.length === 0 ? "none" : breaking.join(", ")} | ${newCol} |`,
-      );
+    out.push(
+      `Files the proposal makes valid (${acceptIds.map((id) => `\`${shortId(id)}\``).join(", ")}): ${rejectingAll.length} of ${ran.length} implementations refuse every one of them today${rejectingAll.length === 0 ? "" : `: ${rejectingAll.map((a) => `\`${a.name}\``).join(", ")}`}.`,
+    );
+  }
+  if (flips.size > 0) {
+    const breaking = ran
+      .map((a) => ({
+        a,
+        lost: a.results.filter(
+          (r) => r.source === "flip" && fresh(r.case) && r.verdictToday === "pass" && r.verdict !== "pass",
+        ),
+      }))
+      .filter((x) => x.lost.length > 0);
+    out.push(
+      "",
+      `Currently passing cases that would start failing: ${breaking.length === 0 ? "none" : `${breaking.length} of ${ran.length} implementations pass a flipped case today and would fail it under the proposal: ${breaking.map((x) => `\`${x.a.name}\` (${x.lost.map((r) => `\`${r.case}\``).join(", ")})`).join(", ")}`}.`,
+    );
+  }
+  const codebases = new Set(
+    ran
+      .filter(
+        (a) =>
+          !a.codebase.startsWith(OWN_CODEBASE_PREFIX) &&
+          ids.every((id) => fresh(id) && a.results.some((r) => r.case === id && r.verdict === "pass")),
+      )
+      .map((a) => a.codebase),
+  );
+  out.push(
+    "",
+    `Independent codebases passing every vector: ${codebases.size === 0 ? "none" : [...codebases].join(", ")}.`,
+    "",
+  );
+  if (notRun.length > 0) {
+    out.push(`Not run here (${notRun.length}):`, "");
+    for (const a of notRun) {
+      out.push(`- \`${a.name}\` ${a.version}: ${a.notRun ?? ""}`);
     }
     out.push("");
   }
   if (newDtypes.length > 0) {
     out.push(
-      `A new dtype is not forward-compatible: a reader that does not know ${newDtypes.join(", ")} rejects the whole file (DTYPE-2, \`invalid_dtype\`). Registered readers that would need to add it: ${readers.map((a) => `\`${a.name}\``).join(", ") || "none"}.`,
+      `A new dtype is not forward-compatible: a reader that does not know ${newDtypes.join(", ")} rejects the whole file (DTYPE-2, \`invalid_dtype\`).`,
       "",
     );
-  }
-  if (evidence.length > 0) {
-    out.push("Evidence runs over the proposal's vectors:", "");
-    for (const r of evidence) {
-      out.push(
-        `- \`${r.name}\` (${r.source}): ${[...r.verdicts.values()].filter((v) => v === "pass").length}/${r.verdicts.size} pass`,
-      );
-    }
-    out.push("");
   }
   return out;
 }
@@ -186,6 +268,14 @@ export function renderReview(p: Proposal, ctx: ReviewContext): string {
     "",
   );
 
+  const next = checks.find((c) => !c.met);
+  if (next !== undefined) {
+    lines.push(
+      `**Missing for ${next.stage}** (the next stage): ${next.missing.map((x) => cell(x)).join("; ")}.`,
+      "",
+    );
+  }
+
   lines.push("### Version", "");
   lines.push(
     `The change is **${cls.class}**: it ships in ${bumped(m.baseVersion, cls.class)} at the earliest (target ${m.targetVersion}).`,
@@ -196,4 +286,29 @@ export function renderReview(p: Proposal, ctx: ReviewContext): string {
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** The file beside `proposal.md` that holds the committed review packet. */
+export const PACKET_FILE = "review.md";
+
+/**
+ * The review packet of a proposal from what is committed: the spec, the registry, the
+ * proposal and its saved observations (no adapter runs).
+ *
+ * @param root - The repository root.
+ * @param p - The proposal.
+ */
+export function packetFor(root: string, p: Proposal): string {
+  const spec = readSnapshot(root);
+  const adapters = readAdapters(join(root, "conformance", "adapters"));
+  const runs = runsFor(root, p);
+  const problems = [...checkProposal(p, spec), ...checkStage(p, { spec, adapters, runs })];
+  return renderReview(p, {
+    spec,
+    adapters,
+    runs,
+    problems,
+    observations: readObservations(p.dir),
+    digests: vectorDigests(p),
+  });
 }

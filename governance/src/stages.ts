@@ -145,7 +145,7 @@ export function judgeStages(p: Proposal, ctx: StageContext): { reached: Stage; c
   }
   if (!passing.some((x) => x.name === REFERENCE_ADAPTER)) {
     candidate.push(
-      "reference support: a passing run of the reference over the proposal's vectors (evidence/reference.json)",
+      "reference support: the reference passing every vector of the proposal (observations.json, from `review --run`)",
     );
   }
   checks.push({ stage: "candidate", met: candidate.length === 0, missing: candidate });

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readAdapters } from "../src/matrix.ts";
+import { readObservations, runsFor, vectorDigests } from "../src/observe.ts";
 import {
   checkProposal,
   parseOverlay,
@@ -8,7 +10,7 @@ import {
   readProposals,
   splitFrontMatter,
 } from "../src/proposal.ts";
-import { renderReview } from "../src/review.ts";
+import { packetFor } from "../src/review.ts";
 import { readSnapshot } from "../src/snapshot.ts";
 import { checkStage, judgeStages, passingImplementations } from "../src/stages.ts";
 import { proposal, run, snapshot } from "./fixtures.ts";
@@ -21,6 +23,7 @@ const adapters = [
     version: "1",
     codebase: "safetensors-spec/reference",
     capabilities: ["read"],
+    command: "run",
   },
   {
     name: "rust",
@@ -28,6 +31,7 @@ const adapters = [
     version: "1",
     codebase: "safetensors/safetensors",
     capabilities: ["read"],
+    command: "run",
   },
   {
     name: "rust-old",
@@ -35,8 +39,16 @@ const adapters = [
     version: "0.3",
     codebase: "safetensors/safetensors",
     capabilities: ["read"],
+    command: "run",
   },
-  { name: "go", implementation: "g", version: "1", codebase: "maruel/safetensors", capabilities: ["read"] },
+  {
+    name: "go",
+    implementation: "g",
+    version: "1",
+    codebase: "maruel/safetensors",
+    capabilities: ["read"],
+    command: "run",
+  },
 ];
 
 describe("stage criteria", () => {
@@ -160,23 +172,52 @@ describe("the committed proposals", () => {
     const u3 = proposals.find((p) => p.name === "u3-dtype");
     expect(u3?.vectors.length).toBeGreaterThan(0);
     if (u3 !== undefined) {
-      expect(judgeStages(u3, { spec, adapters: registry, runs: [] }).reached).toBe("draft");
+      expect(judgeStages(u3, { spec, adapters: registry, runs: runsFor(ROOT, u3) }).reached).toBe("draft");
       expect(proposalClass(u3).class).toBe("minor");
-      const md = renderReview(u3, { spec, adapters: registry, runs: [], problems: [] });
-      expect(md).toMatch(/No matrix reports/);
+      const md = packetFor(ROOT, u3);
       expect(md).toMatch(/\*\*DTYPE-8\*\* \(reader\)/);
       expect(md).toMatch(/The change is \*\*minor\*\*/);
+      expect(md).toMatch(/\*\*Missing for candidate\*\* \(the next stage\): .*reference support/);
     }
   });
 
-  it("the alignment proposal flips a verdict, so it is major and names who would break", () => {
+  it("both committed packets are what review writes from the saved observations", () => {
+    for (const p of proposals) {
+      expect(readFileSync(join(p.dir, "review.md"), "utf8")).toBe(packetFor(ROOT, p));
+      const saved = readObservations(p.dir);
+      expect(saved?.adapters.filter((a) => a.notRun === undefined).length).toBeGreaterThanOrEqual(2);
+      // Every vector of the proposal was observed as it stands.
+      expect(Object.keys(saved?.vectors ?? {}).sort()).toEqual([...vectorDigests(p).keys()].sort());
+      for (const [id, digest] of vectorDigests(p)) {
+        expect(saved?.vectors[id]).toBe(digest);
+      }
+    }
+  });
+
+  it("the alignment proposal flips a verdict, so it is major, and its packet names who rejects aligned files", () => {
     const a = proposals.find((p) => p.name === "tensor-alignment-64");
+    expect(a).toBeDefined();
     if (a !== undefined) {
       expect(proposalClass(a).class).toBe("major");
-      const runs = [run("official-rust", ["invalid/offsets-gap"], "matrix")];
-      const md = renderReview(a, { spec, adapters: registry, runs, problems: [] });
-      expect(md).toMatch(/\| `official-rust` \| safetensors\/safetensors \| `invalid\/offsets-gap` \|/);
-      expect(md).toMatch(/reject \(offsets_not_contiguous\) \| accept/);
+      const saved = readObservations(a.dir);
+      const reference = saved?.adapters.find((x) => x.name === "reference");
+      // The reference implements spec 1.0.0: it rejects the aligned file today.
+      expect(reference?.results.find((r) => r.case === "valid/aligned-64-two-tensors")).toMatchObject({
+        answer: "reject:offsets_not_contiguous",
+        verdict: "fail",
+      });
+      expect(reference?.results.find((r) => r.case === "invalid/offsets-gap")).toMatchObject({
+        source: "flip",
+        verdictToday: "pass",
+        verdict: "fail",
+      });
+      const md = packetFor(ROOT, a);
+      expect(md).toMatch(
+        /Currently passing cases that would start failing: \d+ of \d+ implementations .*`reference` \(`invalid\/offsets-gap`\)/,
+      );
+      expect(md).toMatch(
+        /\| `reference` \| workspace \| safetensors-spec\/reference \| reject offsets_not_contiguous ✗ \|/,
+      );
     }
   });
 });
