@@ -35,8 +35,28 @@ export type { Io } from "./main.ts";
 export { adapterArgv, main, splitCommand } from "./main.ts";
 export type { MemoryLimitMode } from "./memory.ts";
 export { GroupMemory, groupMembers } from "./memory.ts";
-export type { ExitCodeInfo, ExitName, OptionName, OptionSpec, ParsedOptions } from "./options.ts";
-export { EXIT, EXIT_CODES, helpText, OPTIONS, parseOptions, UsageError } from "./options.ts";
+export type {
+  CommandName,
+  CommandSpec,
+  ExitCodeInfo,
+  ExitName,
+  OptionName,
+  OptionSpec,
+  ParsedCommandLine,
+  ParsedOptions,
+} from "./options.ts";
+export {
+  COMMANDS,
+  EXIT,
+  EXIT_CODES,
+  helpText,
+  OPTIONS,
+  parseCommandLine,
+  parseOptions,
+  UsageError,
+} from "./options.ts";
+export type { OutputTarget } from "./outputs.ts";
+export { checkOutputs, numbered, regularTarget } from "./outputs.ts";
 export type {
   Capabilities,
   DecodeRequest,
@@ -74,10 +94,17 @@ export type {
   ToolInfo,
 } from "./report.ts";
 export { buildReport, categoriesOf, emptyCounts, STATUSES, writeFileAtomic } from "./report.ts";
-export type { OutputStream } from "./reporters/console.ts";
-export { ProgressBar, renderSummary } from "./reporters/console.ts";
+export type { OutputStream, ProgressMode, ProgressOptions } from "./reporters/console.ts";
+export {
+  formatDuration,
+  ProgressBar,
+  renderSummaries,
+  renderSummary,
+  reportLabels,
+} from "./reporters/console.ts";
 export { renderHtml } from "./reporters/html.ts";
 export { renderJunit } from "./reporters/junit.ts";
+export { renderMarkdown } from "./reporters/markdown.ts";
 export type {
   CaseResult,
   RunOptions,

@@ -182,6 +182,11 @@ function notStarted(kind: StartFailureKind, specVersion: string): StartedMessage
   };
 }
 
+/** A message on one line: a parser quoting a file's text may quote its line breaks. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").slice(0, 300);
+}
+
 /**
  * Reads a saved JSON report file: one report, or one per line (what `--json -` writes
  * for several adapters). Each must be a conformance report (report.schema.json).
@@ -191,7 +196,7 @@ function readReports(path: string, shown: string): RunReport[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new UsageError(`cannot read report ${shown}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read report ${shown}: ${oneLine((error as Error).message)}`);
   }
   let parsed: unknown[];
   try {
@@ -201,7 +206,7 @@ function readReports(path: string, shown: string): RunReport[] {
     try {
       parsed = lines.map((l) => JSON.parse(l) as unknown);
     } catch {
-      throw new UsageError(`cannot read report ${shown}: ${(error as Error).message}`);
+      throw new UsageError(`cannot read report ${shown}: ${oneLine((error as Error).message)}`);
     }
     if (parsed.length === 0) {
       throw new UsageError(`cannot read report ${shown}: the file is empty`);
@@ -525,7 +530,7 @@ async function smokeCommand(values: Values, io: Io): Promise<number> {
   let ok = true;
   for (const r of outcome.results) {
     const what = r.kind === "roundtrip" ? "write" : r.kind;
-    io.stdout.write(`${what}: ${r.verdict} ${r.id} (${r.elapsedMs} ms)\n`);
+    io.stdout.write(`${what}: ${r.verdict} ${r.id} (${Math.round(r.elapsedMs)} ms)\n`);
     if (r.verdict !== "pass") {
       ok = false;
       io.stdout.write(`  expected: ${r.expected}\n  actual:   ${r.actual}\n`);

@@ -336,7 +336,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       ["usage", "bad command line, or the corpus has no valid case the adapter declares it can read"],
       ["adapter", "the adapter could not be started or its handshake was invalid"],
       ["internal", "a bug in the harness or the corpus (please open an issue)"],
-      ...SIGNAL_ROWS,
+      ["hangup", "stopped by SIGHUP"],
+      ["interrupted", "interrupted by SIGINT"],
+      ["terminated", "stopped by SIGTERM"],
     ]),
   },
 ];

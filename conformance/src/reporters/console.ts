@@ -337,6 +337,9 @@ export class ProgressBar {
 
   #status(): string {
     const elapsed = Date.now() - this.#began;
+    if (this.#total === 0) {
+      return `waiting for the adapter's handshake, ${formatDuration(elapsed)} elapsed`;
+    }
     const eta =
       this.#done > 0 && this.#total > this.#done
         ? `, ETA ${formatDuration((elapsed / this.#done) * (this.#total - this.#done))}`
