@@ -62,6 +62,11 @@ beforeAll(() => {
     join(ROOT, "conformance/adapters/official-rust/adapter.json"),
     join(template, "conformance/adapters/official-rust/adapter.json"),
   );
+  // The spec package as released: its version is the spec's (changesets bumps it).
+  writeFileSync(
+    join(template, "spec", "package.json"),
+    `${JSON.stringify({ name: "@safetensors-spec/spec", version: "1.0.0" })}\n`,
+  );
   mkdirSync(join(template, ".changeset"));
   writeFileSync(join(template, ".changeset", "config.json"), "{}\n");
   git(template, "init", "-q", "-b", "main");
@@ -121,6 +126,10 @@ describe("the gate on a real repository", { timeout: 120_000 }, () => {
     bump(root, "1.1.0");
     const minor = runGate({ root, regenerate: false }).problems;
     expect(minor).toEqual([
+      // The changeset says major, so the package would become 2.0.0 while the spec says 1.1.0.
+      expect.stringMatching(
+        /^release: @safetensors-spec\/spec is 1\.0\.0 and its pending changesets bump it major to 2\.0\.0, but the spec version is 1\.1\.0/,
+      ),
       expect.stringMatching(
         /^version: the change is major \(vector invalid\/offsets-gap changes its expected result from reject:offsets_not_contiguous to accept\) but "current" moved minor/,
       ),
@@ -129,6 +138,54 @@ describe("the gate on a real repository", { timeout: 120_000 }, () => {
     git(root, "commit", "-q", "-m", "flip");
     // Against the first commit, with the committed change: still caught.
     expect(runGate({ root, base: "HEAD~1", regenerate: false }).problems).toEqual(minor);
+  });
+
+  it("fails a changeset that bumps the spec package by less than the change", () => {
+    const root = repo();
+    edit(root, "spec/v1/spec.md", (t) =>
+      t.replace("## 12. Implementation-defined", `${NEW_REQUIREMENT}\n## 12. Implementation-defined`),
+    );
+    bump(root, "1.1.0");
+    // Naming the package in the text is not enough: the front matter's bump must be the class.
+    writeFileSync(
+      join(root, ".changeset", "new.md"),
+      "---\n'@safetensors-spec/spec': patch\n---\n\nAdds LIMIT-9 to @safetensors-spec/spec (minor).\n",
+    );
+    const { problems } = runGate({ root, regenerate: false });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "changeset: the spec change is minor but .changeset/new.md bumps @safetensors-spec/spec patch",
+        expect.stringMatching(/^release: .* bump it patch to 1\.0\.1, but the spec version is 1\.1\.0/),
+      ]),
+    );
+    writeFileSync(join(root, ".changeset", "new.md"), "---\n---\n\nMentions @safetensors-spec/spec only.\n");
+    expect(runGate({ root, regenerate: false }).problems).toContainEqual(
+      expect.stringMatching(
+        /^changeset: the spec changed .* no new .changeset\/\*.md bumps @safetensors-spec\/spec/,
+      ),
+    );
+  });
+
+  it("lets a second change before a release keep the version the first one set", () => {
+    const root = repo();
+    const dtype = (t: string) =>
+      t.replace("must hold a whole\nnumber of bytes", "must hold a whole\nnumber of bytes (editorial)");
+    edit(root, "spec/v1/spec.md", dtype);
+    bump(root, "1.0.1");
+    writeFileSync(
+      join(root, ".changeset", "a.md"),
+      "---\n'@safetensors-spec/spec': patch\n---\n\nWording.\n",
+    );
+    expect(runGate({ root, regenerate: false }).problems).toEqual([]);
+    git(root, "add", "-A");
+    git(root, "commit", "-q", "-m", "first patch");
+    // Unreleased 1.0.1: another editorial change needs a changeset but no second bump.
+    edit(root, "spec/v1/spec.md", (t) => t.replace("(editorial)", "(editorial, twice)"));
+    writeFileSync(
+      join(root, ".changeset", "b.md"),
+      "---\n'@safetensors-spec/spec': patch\n---\n\nMore wording.\n",
+    );
+    expect(runGate({ root, regenerate: false }).problems).toEqual([]);
   });
 
   it("passes a patch change with its bump and changeset", () => {
