@@ -13,6 +13,8 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   /** Writes text to standard error. */
   readonly stderr: (text: string) => void;
+  /** Standard input, read by `validate -` and `inspect -` (in chunks, never whole). */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
 }
 
 /** A file-system error as Node reports it. */

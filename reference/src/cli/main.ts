@@ -102,5 +102,6 @@ export function run(argv: readonly string[]): Promise<ExitCode> {
   return main(argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    stdin: process.stdin,
   });
 }

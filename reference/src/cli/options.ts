@@ -5,6 +5,7 @@
  * @internal
  * @packageDocumentation
  */
+import { parseArgs as splitArgs } from "node:util";
 
 /** Exit codes of the `safetensors` CLI (sysexits-style 70 for internal errors). */
 export const EXIT = {
@@ -20,6 +21,28 @@ export const EXIT = {
 
 /** An exit code of {@link EXIT}. */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** One row of the exit-code table: `--help` prints it, the README documents it (a test compares them). */
+export interface ExitCodeInfo {
+  /** The status. */
+  readonly code: ExitCode;
+  /** Its name in {@link EXIT}. */
+  readonly name: keyof typeof EXIT;
+  /** What it means. */
+  readonly meaning: string;
+}
+
+/** The exit codes, in one table. */
+export const EXIT_CODES: readonly ExitCodeInfo[] = [
+  { code: EXIT.ok, name: "ok", meaning: "every file is valid (clean: the directories were cleaned)" },
+  { code: EXIT.invalid, name: "invalid", meaning: "a file violates the spec" },
+  {
+    code: EXIT.usage,
+    name: "usage",
+    meaning: "bad usage, or a file cannot be read (missing, a directory, a device, no permission)",
+  },
+  { code: EXIT.internal, name: "internal", meaning: "internal error (a bug: please report it)" },
+];
 
 /** One command-line option. */
 export interface OptionSpec {
@@ -80,13 +103,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "inspect",
     operands: "FILE",
     arity: [1, 1],
-    summary: "List a file's tensors (name, dtype, shape, bytes), metadata and header length.",
+    summary: "List a file's tensors (name, dtype, shape, bytes), metadata and header length; - reads stdin.",
   },
   {
     name: "validate",
     operands: "FILE...",
     arity: [1, Number.POSITIVE_INFINITY],
-    summary: "Check files against the spec; print a verdict per file with its error code.",
+    summary: "Check files against the spec; print a verdict per file with its error code; - reads stdin.",
   },
   {
     name: "clean",
@@ -111,16 +134,10 @@ export interface ParsedArgs {
   readonly options: ReadonlyMap<OptionName, string | true>;
 }
 
-function findOption(token: string): OptionSpec | undefined {
-  const all: readonly OptionSpec[] = OPTIONS;
-  if (token.startsWith("--")) {
-    return all.find((o) => o.name === token.slice(2));
-  }
-  return all.find((o) => o.alias !== undefined && o.alias === token.slice(1));
-}
-
 /**
- * Parses the command line against {@link OPTIONS} and {@link COMMANDS}.
+ * Parses the command line against {@link OPTIONS} and {@link COMMANDS}: `node:util`'s
+ * `parseArgs` splits the words (`--name value`, `--name=value`, `-h`, `--` ends the
+ * options, `-` is an operand), the tables check them.
  *
  * @param argv - The arguments after the program name.
  * @returns The command, its operands and the options given.
@@ -128,40 +145,47 @@ function findOption(token: string): OptionSpec | undefined {
  *   option value, or the wrong number of operands.
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const all: readonly OptionSpec[] = OPTIONS;
+  const { tokens } = splitArgs({
+    args: [...argv],
+    options: Object.fromEntries(
+      all.map((o) => [
+        o.name,
+        {
+          type: o.argument === undefined ? ("boolean" as const) : ("string" as const),
+          ...(o.alias === undefined ? {} : { short: o.alias }),
+        },
+      ]),
+    ),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const options = new Map<OptionName, string | true>();
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (arg.length < 2 || !arg.startsWith("-")) {
-      positionals.push(arg);
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      positionals.push(token.value);
       continue;
     }
-    const eq = arg.indexOf("=");
-    const token = eq > 0 && arg.startsWith("--") ? arg.slice(0, eq) : arg;
-    const spec = findOption(token);
+    if (token.kind === "option-terminator") {
+      continue;
+    }
+    const spec = all.find((o) => o.name === token.name);
     if (spec === undefined) {
-      throw new UsageError(`unknown option ${token}`);
+      throw new UsageError(`unknown option ${token.rawName}`);
     }
     const name = spec.name as OptionName;
     if (spec.argument === undefined) {
-      if (eq > 0 && arg.startsWith("--")) {
+      if (token.value !== undefined) {
         throw new UsageError(`option --${spec.name} takes no value`);
       }
       options.set(name, true);
       continue;
     }
-    let value: string | undefined;
-    if (eq > 0 && arg.startsWith("--")) {
-      value = arg.slice(eq + 1);
-    } else {
-      i++;
-      value = argv[i];
-    }
-    if (value === undefined) {
+    const value = token.value;
+    // A separate word that looks like an option is not a value; `-` (stdin) is not one.
+    if (value === undefined || (!token.inlineValue && value.startsWith("-") && value !== "-")) {
       throw new UsageError(`option --${spec.name} needs a value ${spec.argument}`);
     }
     if (spec.choices !== undefined && !spec.choices.includes(value)) {
@@ -190,6 +214,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     throw new UsageError(
       `${command.name} takes ${max} ${max === 1 ? "file" : "files"}, got ${operands.length}`,
     );
+  }
+  if (operands.filter((o) => o === "-").length > 1) {
+    throw new UsageError("- (standard input) may be given once");
+  }
+  if (command.name === "clean" && operands.includes("-")) {
+    throw new UsageError("clean takes directories, not - (standard input)");
   }
   return { command, operands, options };
 }
@@ -229,7 +259,8 @@ export function helpText(version: string): string {
     "  A FIFO is read through in order: only the prefix and header are kept (at most",
     "  8 + N bytes, N <= --max-header-length), data bytes are counted and dropped, and",
     "  reading stops once the verdict is known, so at most 8 + N + D + 1 bytes are read",
-    "  (D the data length the header declares). Directories, character and block",
+    "  (D the data length the header declares). - reads standard input the same way,",
+    "  with the same bounds. Directories, character and block",
     "  devices and sockets are reported as unreadable, not read. Verdicts are printed as",
     "  soon as each is decided; paths, names and messages are printed with control,",
     "  format and line-separator characters escaped (\\uXXXX) and quoted when needed.",
@@ -243,10 +274,7 @@ export function helpText(version: string): string {
     "  all of a directory's. Replacing a file keeps its mode (a 0444 file stays 0444).",
     "",
     "Exit codes:",
-    `  ${EXIT.ok}   every file is valid`,
-    `  ${EXIT.invalid}   a file violates the spec`,
-    `  ${EXIT.usage}   bad usage, or a file cannot be read (missing, a directory, no permission)`,
-    `  ${EXIT.internal}  internal error (a bug: please report it)`,
+    ...EXIT_CODES.map((e) => `  ${String(e.code).padEnd(4)}${e.name.padEnd(10)}${e.meaning}`),
     "",
   ].join("\n");
 }

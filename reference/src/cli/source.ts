@@ -65,9 +65,11 @@ const DISCARD = 1 << 16;
  * as the verdict is known: at end of file, or one byte past the data the header
  * declares (the trailing byte that makes the file invalid). So a FIFO costs at most
  * 8 + N + D + 1 bytes of reading and 8 + N bytes of memory, whatever its writer sends.
- * Directories, character and block devices and sockets are not read.
+ * Directories, character and block devices and sockets are not read. `-` is standard
+ * input, read through in order like a FIFO, in the chunks it arrives in (one held at a
+ * time), with the same bounds.
  *
- * @param path - The path as given on the command line.
+ * @param path - The path as given on the command line; `-` for standard input.
  * @param options - Reader options.
  * @param io - Where the notice about a FIFO without a writer goes.
  * @returns The header and the file's length.
@@ -75,6 +77,9 @@ const DISCARD = 1 << 16;
  *   `SafetensorsError` for an invalid file; the file system's error otherwise.
  */
 export async function examine(path: string, options: ReadOptions, io: CliIo): Promise<Examined> {
+  if (path === "-") {
+    return await readStdin(options, io);
+  }
   const stats = await stat(path);
   if (stats.isFile()) {
     const file = await openSafetensors(path, options);
@@ -127,34 +132,98 @@ async function readFifo(path: string, options: ReadOptions, io: CliIo): Promise<
     clearTimeout(notice);
   }
   try {
-    const prefix = new Uint8Array(8);
-    const got = await readSome(handle, prefix, 0, 8);
-    if (got < 8) {
-      readHeaderLength(prefix.subarray(0, got), got, options); // throws file_too_small
-    }
-    // The length is not known yet: check N against the limit first (ERR-2 order), then
-    // against what the FIFO actually holds.
-    const n = readHeaderLength(prefix, Number.MAX_SAFE_INTEGER, options);
-    const headerBytes = new Uint8Array(n);
-    const headerGot = await readSome(handle, headerBytes, 0, n);
-    if (headerGot < n) {
-      readHeaderLength(prefix, 8 + headerGot, options); // throws header_length_exceeds_file
-    }
-    const header = parseHeader(headerBytes, options);
-    const reject = options.trailingBytes !== "ignore";
-    const want = header.dataLength + (reject ? 1 : 0);
-    const scratch = new Uint8Array(Math.min(DISCARD, Math.max(want, 1)));
-    let counted = 0;
-    while (counted < want) {
-      const step = await readSome(handle, scratch, 0, Math.min(scratch.length, want - counted));
-      counted += step;
-      if (step === 0) {
-        break;
-      }
-    }
-    checkCoverage(header, counted, options);
-    return { header, fileLength: reject ? header.dataStart + counted : null };
+    return await readThrough((target, offset, length) => readSome(handle, target, offset, length), options);
   } finally {
     await handle.close();
+  }
+}
+
+/** Reads up to `length` bytes into `target` at `offset`; fewer only at end of input. */
+type ReadInOrder = (target: Uint8Array, offset: number, length: number) => Promise<number>;
+
+/**
+ * Validates a file read through in order: the prefix and header are kept (at most
+ * 8 + N bytes, N checked against `maxHeaderLength` before anything is allocated), data
+ * bytes are counted through a 64 KiB scratch buffer, and reading stops one byte past the
+ * declared data (or at its end with trailing bytes ignored).
+ */
+async function readThrough(read: ReadInOrder, options: ReadOptions): Promise<Examined> {
+  const prefix = new Uint8Array(8);
+  const got = await read(prefix, 0, 8);
+  if (got < 8) {
+    readHeaderLength(prefix.subarray(0, got), got, options); // throws file_too_small
+  }
+  // The length is not known yet: check N against the limit first (ERR-2 order), then
+  // against what the input actually holds.
+  const n = readHeaderLength(prefix, Number.MAX_SAFE_INTEGER, options);
+  const headerBytes = new Uint8Array(n);
+  const headerGot = await read(headerBytes, 0, n);
+  if (headerGot < n) {
+    readHeaderLength(prefix, 8 + headerGot, options); // throws header_length_exceeds_file
+  }
+  const header = parseHeader(headerBytes, options);
+  const reject = options.trailingBytes !== "ignore";
+  const want = header.dataLength + (reject ? 1 : 0);
+  const scratch = new Uint8Array(Math.min(DISCARD, Math.max(want, 1)));
+  let counted = 0;
+  while (counted < want) {
+    const step = await read(scratch, 0, Math.min(scratch.length, want - counted));
+    counted += step;
+    if (step === 0) {
+      break;
+    }
+  }
+  checkCoverage(header, counted, options);
+  return { header, fileLength: reject ? header.dataStart + counted : null };
+}
+
+/**
+ * The chunks of a stream, read in order into caller-owned buffers: one chunk is held at
+ * a time, so memory stays at the caller's buffers plus one chunk (64 KiB from a pipe).
+ */
+class ChunkReader {
+  readonly #chunks: AsyncIterator<Uint8Array | string>;
+  #pending: Uint8Array = new Uint8Array(0);
+  #ended = false;
+
+  constructor(chunks: AsyncIterator<Uint8Array | string>) {
+    this.#chunks = chunks;
+  }
+
+  async read(target: Uint8Array, offset: number, length: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      if (this.#pending.length === 0) {
+        if (this.#ended) {
+          break;
+        }
+        const next = await this.#chunks.next();
+        if (next.done === true) {
+          this.#ended = true;
+          break;
+        }
+        this.#pending = typeof next.value === "string" ? new TextEncoder().encode(next.value) : next.value;
+        continue;
+      }
+      const n = Math.min(length - done, this.#pending.length);
+      target.set(this.#pending.subarray(0, n), offset + done);
+      this.#pending = this.#pending.subarray(n);
+      done += n;
+    }
+    return done;
+  }
+}
+
+async function readStdin(options: ReadOptions, io: CliIo): Promise<Examined> {
+  if (io.stdin === undefined) {
+    throw new UnreadableError("-", "no-stdin", "standard input is not available");
+  }
+  const chunks = io.stdin[Symbol.asyncIterator]();
+  const reader = new ChunkReader(chunks);
+  try {
+    return await readThrough((target, offset, length) => reader.read(target, offset, length), options);
+  } finally {
+    // Stop reading: whatever the writer still sends is not needed for the verdict.
+    await chunks.return?.();
   }
 }
