@@ -111,7 +111,7 @@ export function checkVersion(
   if (accumulated) {
     return problems;
   }
-  const why = change.reasons.filter((r) => r.startsWith(`${change.class}:`))[0] ?? "";
+  const why = change.reasons.filter((r) => r.startsWith(`${change.class}:`))[0] ?? "x: the spec's files changed";
   if (actual === "invalid") {
     problems.push(
       `version: spec/versions.json "current" went from ${base.version} to ${head.version}, which is not one bump`,
