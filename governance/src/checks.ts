@@ -111,7 +111,8 @@ export function checkVersion(
   if (accumulated) {
     return problems;
   }
-  const why = change.reasons.filter((r) => r.startsWith(`${change.class}:`))[0] ?? "x: the spec's files changed";
+  const why =
+    change.reasons.filter((r) => r.startsWith(`${change.class}:`))[0] ?? "x: the spec's files changed";
   if (actual === "invalid") {
     problems.push(
       `version: spec/versions.json "current" went from ${base.version} to ${head.version}, which is not one bump`,
@@ -180,17 +181,12 @@ export function checkCoverage(head: Snapshot): string[] {
 }
 
 /**
- * Paths that make a spec change: everything the spec package ships, except its tests and
- * the release files changesets writes (`package.json` version, `CHANGELOG.md`).
+ * Paths that make a spec change: a spec version's prose, schemas and registries
+ * (`spec/v<N>/`) and the version list. The spec package's code, tests, build and release
+ * files (`package.json` version, `CHANGELOG.md`) do not.
  */
 export function isSpecPath(path: string): boolean {
-  return (
-    path.startsWith("spec/") &&
-    !path.startsWith("spec/test/") &&
-    !path.startsWith("spec/node_modules/") &&
-    path !== "spec/package.json" &&
-    path !== "spec/CHANGELOG.md"
-  );
+  return /^spec\/v\d+\//.test(path) || path === "spec/versions.json";
 }
 
 /** The spec package as released and the bump its pending changesets make. */

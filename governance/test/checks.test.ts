@@ -5,6 +5,7 @@ import {
   checkSnapshot,
   checkVersion,
   classifyChange,
+  isSpecPath,
   verdictChanges,
 } from "../src/checks.ts";
 import { bumpClass } from "../src/semver.ts";
@@ -157,6 +158,25 @@ describe("changesets", () => {
     }
     return text;
   };
+
+  it("counts a spec version's files and the version list as the spec, not the package around them", () => {
+    const spec = [
+      "spec/v1/spec.md",
+      "spec/v1/errors.json",
+      "spec/v2/header.schema.json",
+      "spec/versions.json",
+    ];
+    const around = [
+      "spec/package.json",
+      "spec/CHANGELOG.md",
+      "spec/typedoc.json",
+      "spec/src/index.ts",
+      "spec/test/x.test.ts",
+    ];
+    expect(spec.filter(isSpecPath)).toEqual(spec);
+    expect(around.filter(isSpecPath)).toEqual([]);
+    expect(checkChangeset(around, read({}))).toEqual([]);
+  });
 
   it("wants a changeset naming the spec package when the spec changes", () => {
     expect(checkChangeset(["spec/v1/spec.md"], read({}))[0]).toMatch(/no new .changeset/);
