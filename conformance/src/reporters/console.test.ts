@@ -40,8 +40,8 @@ describe("ProgressBar", () => {
     bar.update(result("fail"), 1, 2);
     bar.update(result("pass"), 2, 2);
     bar.clear();
-    expect(stream.text).toMatch(/\r\[#+-*\] 1\/2 failures: 1 /);
-    expect(stream.text).toMatch(/\r\[#{40}\] 2\/2 failures: 1 \r/);
+    expect(stream.text).toMatch(/\r\S\[2K\[#+-+\] 1\/2 results, 1 failure, \d+s elapsed, ETA \d+s/);
+    expect(stream.text).toMatch(/\r\S\[2K\[#+\] 2\/2 results, 1 failure, \d+s elapsed\r/);
     expect(stream.text.endsWith("\r\u001b[2K")).toBe(true);
   });
 
