@@ -149,7 +149,7 @@ export function implementationPage(impl: Implementation): Page {
       byReq.set(id, [...(byReq.get(id) ?? []), r]);
     }
   }
-  const order = new Map(REQUIREMENTS.map((r, n) => [r.id, n]));
+  const order = new Map<string, number>(REQUIREMENTS.map((r, n) => [r.id, n]));
   const groups = [...byReq]
     .sort(([a], [b]) => (order.get(a) ?? 1e9) - (order.get(b) ?? 1e9) || (a < b ? -1 : 1))
     .map(([id, results]) => {

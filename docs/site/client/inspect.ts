@@ -106,7 +106,7 @@ function rejectionOf(e: unknown, fileOffsetBase: number): Rejection | null {
  */
 export async function inspect(reader: CountingReader): Promise<Inspection> {
   const size = reader.blob.size;
-  let head = new Uint8Array(0);
+  let head: Uint8Array = new Uint8Array(0);
   let headerLength: number | null = null;
   try {
     const prefix = await reader.read(0, 8);

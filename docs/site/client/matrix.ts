@@ -63,9 +63,9 @@ const dialog = byId<HTMLDialogElement>("case");
 const dialogTitle = byId("case-title");
 const dialogBody = byId("case-body");
 const table = tbody.closest("table") as HTMLTableElement;
-const rows = [...tbody.querySelectorAll<HTMLTableRowElement>("tr")];
+const rows = Array.from(tbody.querySelectorAll<HTMLTableRowElement>("tr"));
 const serverOrder = new Map(rows.map((r, i) => [r, i]));
-const implBoxes = [...form.querySelectorAll<HTMLInputElement>('input[name="impl"]')];
+const implBoxes = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="impl"]'));
 
 function field(name: string): HTMLInputElement | HTMLSelectElement {
   return form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
@@ -102,7 +102,7 @@ function readForm(): State {
 
 function setSelect(name: string, value: string): void {
   const s = field(name) as HTMLSelectElement;
-  s.value = [...s.options].some((o) => o.value === value) ? value : "";
+  s.value = Array.from(s.options).some((o) => o.value === value) ? value : "";
 }
 
 function writeForm(params: URLSearchParams): void {
@@ -142,7 +142,7 @@ function toQuery(s: State): string {
 function apply(): void {
   const s = readForm();
   const visibleImpls = new Set(implBoxes.filter((b) => b.checked).map((b) => Number(b.dataset["i"])));
-  for (const cell of table.querySelectorAll<HTMLElement>("[data-i]")) {
+  for (const cell of Array.from(table.querySelectorAll<HTMLElement>("[data-i]"))) {
     if (cell.tagName === "TD" || cell.tagName === "TH") {
       cell.hidden = !visibleImpls.has(Number(cell.dataset["i"]));
     }
@@ -153,7 +153,7 @@ function apply(): void {
     const reqs = ` ${row.dataset["reqs"] ?? ""} `;
     let statusOk = s.status === "";
     if (!statusOk) {
-      for (const td of row.querySelectorAll<HTMLElement>("td[data-s]")) {
+      for (const td of Array.from(row.querySelectorAll<HTMLElement>("td[data-s]"))) {
         if (visibleImpls.has(Number(td.dataset["i"])) && td.dataset["s"] === s.status) {
           statusOk = true;
           break;
