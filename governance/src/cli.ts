@@ -4,8 +4,9 @@
  * Exit status: 0 when the gate passes (or the packet was written), 1 when it finds
  * problems, 2 on a usage error.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
 import { ADAPTERS_DIR, PROPOSALS_DIR, runGate } from "./gate.ts";
 import { readAdapters } from "./matrix.ts";
 import { OBSERVATIONS_FILE, observe, readObservations } from "./observe.ts";
@@ -19,40 +20,65 @@ const USAGE = `usage: governance gate [--base <ref>] [--no-regenerate] [--root <
          --run      run the installed adapters over the proposal's vectors first and save
                     what they answer in ${OBSERVATIONS_FILE} (only the named adapters with --adapter)
          --write    write the packet to governance/proposals/<id>/${PACKET_FILE}
+       governance -h | --help | -V | --version
+Exit: 0 the gate passed or the packet was written, 1 the gate found problems, 2 usage or
+an error (one line).
 `;
 
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) {
-    return undefined;
-  }
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith("--")) {
-    throw new Error(`${name} needs a value`);
-  }
-  argv.splice(i, 2);
-  return value;
-}
+const OPTIONS = {
+  root: { type: "string" },
+  base: { type: "string" },
+  "no-regenerate": { type: "boolean" },
+  run: { type: "boolean" },
+  adapter: { type: "string", multiple: true },
+  jobs: { type: "string" },
+  write: { type: "boolean" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
 
-function flag(argv: string[], name: string): boolean {
-  const i = argv.indexOf(name);
-  if (i >= 0) {
-    argv.splice(i, 1);
-  }
-  return i >= 0;
-}
+/** Options that only one command takes. */
+const ONLY: Readonly<Record<string, "gate" | "review">> = {
+  base: "gate",
+  "no-regenerate": "gate",
+  run: "review",
+  adapter: "review",
+  jobs: "review",
+  write: "review",
+  out: "review",
+};
 
 async function main(args: readonly string[]): Promise<number> {
-  const argv = [...args];
-  const command = argv.shift();
-  const root = option(argv, "--root") ?? ROOT;
-  if (command === "gate") {
-    const base = option(argv, "--base");
-    const noRegenerate = flag(argv, "--no-regenerate");
-    if (argv.length > 0) {
-      throw new Error(`unknown argument ${argv[0]}`);
+  const { values, positionals } = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version === true) {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")) as {
+      version: string;
+    };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  for (const [name, owner] of Object.entries(ONLY)) {
+    if (values[name as keyof typeof values] !== undefined && command !== owner) {
+      throw new Error(`--${name} goes with ${owner}`);
     }
-    const result = runGate({ root, ...(base === undefined ? {} : { base }), regenerate: !noRegenerate });
+  }
+  const root = values.root ?? ROOT;
+  if (command === "gate") {
+    if (rest.length > 0) {
+      throw new Error(`unknown argument ${rest[0]}`);
+    }
+    const base = values.base;
+    const result = runGate({
+      root,
+      ...(base === undefined ? {} : { base }),
+      regenerate: values["no-regenerate"] !== true,
+    });
     for (const n of result.notes) {
       process.stdout.write(`gate: ${n}\n`);
     }
@@ -65,14 +91,11 @@ async function main(args: readonly string[]): Promise<number> {
     return result.problems.length === 0 ? 0 : 1;
   }
   if (command === "review") {
-    const out = option(argv, "--out");
-    const write = flag(argv, "--write");
-    const run = flag(argv, "--run");
-    const only: string[] = [];
-    for (let name = option(argv, "--adapter"); name !== undefined; name = option(argv, "--adapter")) {
-      only.push(name);
-    }
-    const jobsText = option(argv, "--jobs");
+    const out = values.out;
+    const write = values.write === true;
+    const run = values.run === true;
+    const only = values.adapter ?? [];
+    const jobsText = values.jobs;
     const jobs = jobsText === undefined ? 2 : Number(jobsText);
     if (!Number.isInteger(jobs) || jobs < 1) {
       throw new Error(`--jobs must be a positive integer, got ${jobsText}`);
@@ -83,9 +106,9 @@ async function main(args: readonly string[]): Promise<number> {
     if (write && out !== undefined) {
       throw new Error("--write and --out are exclusive");
     }
-    const id = argv.shift();
-    if (id === undefined || argv.length > 0) {
-      throw new Error(argv.length > 0 ? `unknown argument ${argv[0]}` : "review takes one proposal ID");
+    const [id, ...extra] = rest;
+    if (id === undefined || extra.length > 0) {
+      throw new Error(extra.length > 0 ? `unknown argument ${extra[0]}` : "review takes one proposal ID");
     }
     const dir = join(root, PROPOSALS_DIR, id);
     if (!existsSync(join(dir, "proposal.md"))) {
