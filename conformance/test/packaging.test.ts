@@ -422,7 +422,9 @@ describe("in Chromium, from the installed tarballs", () => {
     async () => {
       // Arrange: an import map pointing the bare names at the installed exports, nothing bundled.
       const exportsOf = (pkg: string): string => {
-        const manifest = packageJson(installed(pkg)) as { exports: Record<string, { default: string }> };
+        const manifest = packageJson(installed(pkg)) as unknown as {
+          exports: Record<string, { default: string }>;
+        };
         return `/node_modules/@safetensors-spec/${pkg}/${(manifest.exports["."]?.default ?? "").replace(/^\.\//, "")}`;
       };
       const page = `<!doctype html><html><head><script type="importmap">${JSON.stringify({
