@@ -108,7 +108,7 @@ afterAll(() => {
   }
 });
 
-describe("the packed manifests", () => {
+describe("the packed manifests", { timeout: 5 * MINUTES }, () => {
   it.each(PACKAGES)("%s has real versions, no source condition, and its metadata", (pkg) => {
     // Arrange
     const manifest = packageJson(installed(pkg));
@@ -132,7 +132,7 @@ describe("the packed manifests", () => {
   });
 });
 
-describe("publint and are-the-types-wrong", () => {
+describe("publint and are-the-types-wrong", { timeout: 5 * MINUTES }, () => {
   it.each(PACKAGES)("publint --strict finds nothing in %s", async (pkg) => {
     const ran = await run(
       process.execPath,
@@ -173,7 +173,7 @@ describe("publint and are-the-types-wrong", () => {
   });
 });
 
-describe("in Node, from the installed tarballs", () => {
+describe("in Node, from the installed tarballs", { timeout: 5 * MINUTES }, () => {
   it("imports every entry point and finds the assets next to the installed files", async () => {
     // Arrange
     const script = `
@@ -282,7 +282,7 @@ describe("in Node, from the installed tarballs", () => {
   });
 });
 
-describe("the bins, installed", () => {
+describe("the bins, installed", { timeout: 5 * MINUTES }, () => {
   const bin = (name: string): string => join(consumer, "node_modules", ".bin", name);
 
   it("safetensors-conformance answers --version and --help", async () => {
@@ -416,7 +416,7 @@ async function serveInstalled(page: string): Promise<{ server: Server; origin: s
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
-describe("in Chromium, from the installed tarballs", () => {
+describe("in Chromium, from the installed tarballs", { timeout: 5 * MINUTES }, () => {
   it.skipIf(!existsSync(CHROMIUM))(
     "the reference's core entry loads unbundled and reads what it writes",
     async () => {

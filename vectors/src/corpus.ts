@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { ChoiceName } from "@safetensors-spec/spec";
 import { CHOICES, SPEC_VERSION } from "@safetensors-spec/spec";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -15,8 +16,11 @@ import { parseLossless } from "./json.ts";
 import { asSegments, SEGMENTS_GENERATOR, writeSegments } from "./segments.ts";
 import type { AcceptOutcome, Case, RejectOutcome } from "./types.ts";
 
-/** The package's root directory. */
-const PACKAGE_DIR = join(import.meta.dirname, "..");
+/**
+ * The package's root directory, resolved by the package's own name so that the corpus is
+ * found in the installed package also when this module is bundled into another file.
+ */
+const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve("@safetensors-spec/vectors/package.json"));
 
 /**
  * The absolute path of the committed corpus (`vectors/corpus`). Case input paths are
