@@ -108,7 +108,8 @@ export function renderMarkdown(source: string, from: string, sitePath: string, p
       },
     },
   });
-  const html = md.parse(source, { async: false });
+  // A code block wider than the page scrolls: it takes focus, so a keyboard can scroll it.
+  const html = md.parse(source, { async: false }).replaceAll("<pre>", '<pre tabindex="0">');
   const anchored = html.replace(
     /<li>(<p>)?<strong>([A-Z]+-[0-9]+)<\/strong>/g,
     (whole, p: string | undefined, id: string) =>

@@ -205,7 +205,7 @@ ${expectedFailureEntries(impl)}`;
 export function inspectorPage(): Page {
   const body = `<h1>Inspector</h1>
 <p>Open a <code>.safetensors</code> file: the reference reader runs in this page and validates it. Nothing is uploaded, and only the header (and the first values of a tensor you preview) is read, so a 10 GB file opens as fast as a small one.</p>
-<div id="drop" class="drop" tabindex="0" role="button" aria-describedby="drop-help">
+<div id="drop" class="drop" role="group" aria-labelledby="drop-help">
 <p id="drop-help">Drop a file here, or</p>
 <label class="file">Choose a file <input id="file" type="file" accept=".safetensors,application/octet-stream"></label>
 </div>

@@ -9,6 +9,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serialize } from "@safetensors-spec/reference";
@@ -50,6 +51,34 @@ async function open(path: string, width = 1280): Promise<Page> {
   tab.on("pageerror", (e) => pageErrors.push(e.message));
   await tab.goto(`${server.origin}/${path}`);
   return tab;
+}
+
+/** axe-core, the accessibility engine, injected into a page to audit it (WCAG 2.1 A and AA). */
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+interface AxeViolation {
+  readonly id: string;
+  readonly help: string;
+  readonly nodes: readonly { readonly target: readonly string[] }[];
+}
+
+/** The page's WCAG 2.1 A/AA violations, one line each: rule, what it wants, where. */
+async function audit(tab: Page): Promise<string[]> {
+  await tab.addScriptTag({ path: AXE });
+  const violations = await tab.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<unknown> } }).axe;
+    const result = (await axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    })) as { violations: AxeViolation[] };
+    return result.violations;
+  });
+  return violations.map(
+    (v) =>
+      `${v.id}: ${v.help} (${v.nodes
+        .map((n) => n.target.join(" "))
+        .slice(0, 3)
+        .join(", ")})`,
+  );
 }
 
 async function shot(tab: Page, name: string): Promise<void> {
@@ -228,6 +257,41 @@ describe("the spec, decisions and docs", () => {
       expect(h1?.length ?? 0, path).toBeGreaterThan(0);
       await tab.close();
     }
+  });
+});
+
+describe("accessibility (axe-core, WCAG 2.1 A and AA: contrast, labels, names, structure)", () => {
+  for (const [page, width] of [
+    ["index.html", 1280],
+    ["matrix.html", 1280],
+    ["matrix.html", 390],
+    ["impl/gamma-hostile.html", 1280],
+    ["spec.html", 1280],
+    ["decisions/index.html", 1280],
+    ["coverage.html", 1280],
+    ["implementers.html", 1280],
+    ["findings.html", 1280],
+    ["inspector.html", 1280],
+  ] as const) {
+    it(`finds no violation on ${page} at ${width} px`, async () => {
+      const tab = await open(page, width);
+      const violations = await audit(tab);
+      expect(violations).toEqual([]);
+    });
+  }
+
+  it("finds no violation in an open case dialog, nor in the inspector's result for an invalid file", async () => {
+    const matrix = await open("matrix.html");
+    await matrix.locator('#rows tr[data-id="invalid/bad-escape"] button.cell').first().click();
+    await matrix.locator("dialog#case").waitFor({ state: "visible" });
+    const inspector = await open("inspector.html");
+    await inspector.waitForSelector("html[data-ready]");
+    await inspector
+      .locator("#file")
+      .setInputFiles(join(ROOT, "vectors", "corpus", "1.0.0", "invalid", "bad-escape.safetensors"));
+    await inspector.waitForSelector('html[data-state="done"]');
+    expect(await audit(matrix)).toEqual([]);
+    expect(await audit(inspector)).toEqual([]);
   });
 });
 

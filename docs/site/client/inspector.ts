@@ -286,10 +286,4 @@ drop.addEventListener("drop", (e) => {
     void show(file);
   }
 });
-drop.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" || e.key === " ") {
-    e.preventDefault();
-    input.click();
-  }
-});
 document.documentElement.dataset["ready"] = "1";
