@@ -7,6 +7,7 @@
  */
 import { requirement } from "@safetensors-spec/spec";
 import { visible } from "../html.ts";
+import { el } from "./dom.ts";
 import { CountingReader, type Inspection, inspect, previewTensor } from "./inspect.ts";
 
 /** Header bytes shown in the hex view from the start (more around an error offset). */
@@ -15,21 +16,6 @@ const HEX_HEAD = 1024;
 const HEX_AROUND = 256;
 /** Tensor rows rendered at once. */
 const TENSOR_ROWS = 500;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) {
-    e.textContent = visible(text);
-  }
-  if (className !== undefined) {
-    e.className = className;
-  }
-  return e;
-}
 
 const result = document.getElementById("result") as HTMLElement;
 const input = document.getElementById("file") as HTMLInputElement;

@@ -5,6 +5,7 @@
  * (rendered at build time) is the only HTML inserted.
  */
 import { visible } from "../html.ts";
+import { el } from "./dom.ts";
 
 interface CellData {
   readonly s: string;
@@ -30,21 +31,6 @@ interface MatrixData {
   readonly requirements: Readonly<
     Record<string, { readonly subject: string; readonly section: string; readonly html: string }>
   >;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) {
-    e.textContent = visible(text);
-  }
-  if (className !== undefined) {
-    e.className = className;
-  }
-  return e;
 }
 
 function byId<T extends HTMLElement>(id: string): T {
