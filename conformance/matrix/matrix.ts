@@ -108,7 +108,7 @@ async function runOne(entry: AdapterEntry, out: string, options: MatrixOptions):
     return {
       name: entry.name,
       outcome: "not-run",
-      detail: `no ${missing.join(", ")} on PATH`,
+      detail: missing.map((m) => (m.startsWith("/") ? `no ${m}` : `no ${m} on PATH`)).join(", "),
       setupSeconds: 0,
       runSeconds: 0,
     };

@@ -28,6 +28,11 @@ export interface AdapterEntry {
   readonly expectedFailures?: string;
   /** What the library does: `read`, `write`. */
   readonly capabilities: readonly string[];
+  /**
+   * What the adapter needs beyond its language's programs (`TOOLCHAINS`): program names
+   * looked up on PATH, or absolute paths that must exist (a second JDK, say).
+   */
+  readonly toolchain?: readonly string[];
   /** Wall seconds of a cold setup measured on a 2-core machine. */
   readonly setupSeconds?: number;
   /** The adapter directory (absolute). */
@@ -83,6 +88,13 @@ export function readRegistry(adaptersDir: string): AdapterEntry[] {
     if (!Array.isArray(raw["capabilities"])) {
       throw new Error(`${file}: "capabilities" must be an array`);
     }
+    const toolchain = raw["toolchain"];
+    if (
+      toolchain !== undefined &&
+      !(Array.isArray(toolchain) && toolchain.every((t) => typeof t === "string" && t !== ""))
+    ) {
+      throw new Error(`${file}: "toolchain" must be an array of program names or absolute paths`);
+    }
     entries.push({ ...(raw as unknown as Omit<AdapterEntry, "dir">), dir: join(adaptersDir, name) });
   }
   return entries;
@@ -95,8 +107,11 @@ export function readRegistry(adaptersDir: string): AdapterEntry[] {
  * @returns The missing programs (empty when all are there).
  */
 export function missingToolchain(entry: AdapterEntry): string[] {
-  const needed = TOOLCHAINS[entry.language] ?? [];
+  const needed = [...(TOOLCHAINS[entry.language] ?? []), ...(entry.toolchain ?? [])];
   return needed.filter((program) => {
+    if (program.startsWith("/")) {
+      return !existsSync(program);
+    }
     try {
       execFileSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" });
       return false;

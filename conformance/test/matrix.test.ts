@@ -10,7 +10,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const WRAPPER = join(import.meta.dirname, "faux", "flaky-wrapper.mjs");
 
 /** Registers one adapter: the Python example behind the wrapper, with its environment. */
-function register(adapters: string, name: string, env: Record<string, string>): void {
+function register(
+  adapters: string,
+  name: string,
+  env: Record<string, string>,
+  extra: Record<string, unknown> = {},
+): void {
   const dir = join(adapters, name);
   mkdirSync(dir, { recursive: true });
   const exports = Object.entries(env)
@@ -28,6 +33,7 @@ function register(adapters: string, name: string, env: Record<string, string>): 
     codebase: "safetensors-spec/python-example",
     command: "run",
     capabilities: ["read"],
+    ...extra,
   };
   writeFileSync(join(dir, "adapter.json"), JSON.stringify(entry));
 }
@@ -95,5 +101,31 @@ describe("matrix", () => {
       .slice(-2);
     expect(tail[0]).toMatch(/^matrix: always: valid\/dtype-u8: fail: /);
     expect(tail[1]).toMatch(/^matrix: 1 adapters in \d+ s; failed: always/);
+  }, 60_000);
+
+  it("does not run an adapter whose declared toolchain is missing, and says what is missing", async () => {
+    // Arrange
+    const adapters = join(work, "toolchain");
+    const absent = join(work, "no-such-jdk", "bin", "java");
+    register(adapters, "needs-jdk", {}, { toolchain: ["node", absent] });
+    register(adapters, "needs-program", {}, { toolchain: ["no-such-program-on-path"] });
+    // Act
+    const { code, runs } = await matrix(adapters, join(work, "toolchain-out"));
+    // Assert
+    expect(code).toBe(0);
+    expect(runs.map((r) => [r.name, r.outcome, r.detail])).toEqual([
+      ["needs-jdk", "not-run", `no ${absent}`],
+      ["needs-program", "not-run", "no no-such-program-on-path on PATH"],
+    ]);
+  }, 60_000);
+
+  it("refuses an adapter.json whose toolchain is not a list of names", async () => {
+    // Arrange
+    const adapters = join(work, "bad-toolchain");
+    register(adapters, "bad", {}, { toolchain: "java" });
+    // Act
+    const run = matrix(adapters, join(work, "bad-toolchain-out"));
+    // Assert
+    await expect(run).rejects.toThrow(/"toolchain" must be an array/);
   }, 60_000);
 });
