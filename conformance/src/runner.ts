@@ -515,16 +515,27 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
     }));
     const bulk = spec.bulkMetadata;
     // An entry too large for a case file (WRITE-9) is built here; metadata is then an object.
+    // A write that must succeed must then hold the entry too: the expected metadata gets it.
     const metadata =
       bulk === undefined
         ? spec.metadata
         : { ...(spec.metadata ?? {}), [bulk.key]: bulk.char.repeat(bulk.count) };
+    const judgedAgainst =
+      bulk === undefined || expected.outcome !== "accept" || metadata === null
+        ? expected
+        : {
+            ...expected,
+            header: {
+              ...expected.header,
+              metadata: { ...(expected.header.metadata ?? {}), ...(metadata as Record<string, string>) },
+            },
+          };
     const result = await runWrite(
       options,
       c,
       tensors,
       metadata,
-      expected,
+      judgedAgainst,
       "write",
       started.capabilities.errors,
     );

@@ -61,7 +61,17 @@ export function f4CodesFile(): { bytes: Buffer; header: ExpectedHeader; sha256F3
 }
 
 /** The kinds of fixture file. */
-export type FixtureKind = "valid" | "truncated" | "trailing" | "write" | "write-reserved" | "f4-codes";
+export type FixtureKind =
+  | "valid"
+  | "truncated"
+  | "trailing"
+  | "write"
+  | "write-bulk"
+  | "write-reserved"
+  | "f4-codes";
+
+/** The bulk metadata entry of a `write-bulk` fixture: `b` maps to "yyy". */
+export const BULK = { key: "b", char: "y", count: 3 } as const;
 
 function build(kind: FixtureKind): {
   bytes: Buffer;
@@ -115,6 +125,26 @@ function build(kind: FixtureKind): {
         },
       };
     }
+    case "write-bulk": {
+      // The writer gets metadata {k: "v"} plus the bulk entry; the canonical file holds both
+      // (metadata in key order), and the case states its expected metadata without the bulk.
+      const data = valid.bytes.subarray(valid.bytes.length - 8);
+      let json = `{"__metadata__":{"${BULK.key}":"${BULK.char.repeat(BULK.count)}","k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`;
+      json += " ".repeat((8 - (json.length % 8)) % 8);
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(json.length));
+      const start = valid.bytes.length - 8;
+      return {
+        bytes: valid.bytes,
+        expected: { ...accept, canonicalSha256: sha256(Buffer.concat([prefix, Buffer.from(json), data])) },
+        answer: acceptAnswer,
+        write: {
+          tensors: [{ name: "w", dtype: "F32", shape: [2], bytes: [start, start + 8] }],
+          metadata: { k: "v" },
+          bulkMetadata: { ...BULK },
+        },
+      };
+    }
     case "write-reserved": {
       const start = valid.bytes.length - 8;
       return {
@@ -150,6 +180,7 @@ const REQUIREMENTS: Record<FixtureKind, Case["requirements"]> = {
   truncated: ["LAYOUT-2"],
   trailing: ["OFFSET-5", "CHOICE-1"],
   write: ["WRITE-3", "WRITE-4"],
+  "write-bulk": ["WRITE-9", "WRITE-11"],
   "write-reserved": ["WRITE-2"],
   "f4-codes": ["DTYPE-7", "DTYPE-5"],
 };

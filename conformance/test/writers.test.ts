@@ -154,3 +154,76 @@ for await (const line of createInterface({ input: process.stdin })) {
     expect(results[0]?.reasons).toEqual(["the existing target file was changed or removed"]);
   });
 });
+
+describe("a write with a bulk metadata entry", () => {
+  /**
+   * A writer of the `write-bulk` fixture's one tensor: "pad" writes every metadata entry it
+   * gets but pads the header with 8 spaces too many; "drop" leaves out the bulk entry.
+   */
+  function bulkWriter(mode: "pad" | "drop"): string[] {
+    const script = join(work, `bulk-writer-${mode}.mjs`);
+    writeFileSync(
+      script,
+      `import { readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+for await (const line of createInterface({ input: process.stdin })) {
+  const r = JSON.parse(line);
+  let out;
+  if (r.cmd === "start") {
+    out = { seq: r.seq, result: "started", protocolVersion: 1, implementation: { name: "w", version: "0", language: "js" },
+      capabilities: { read: false, write: true, dtypes: ["F32"], specVersions: ["1.0.0"], errors: "codes" } };
+  } else if (r.cmd === "shutdown") {
+    out = { seq: r.seq, result: "bye" };
+  } else {
+    const keys = Object.keys(r.metadata).sort().filter((k) => ${JSON.stringify(mode)} === "pad" || k === "k");
+    const metadata = Object.fromEntries(keys.map((k) => [k, r.metadata[k]]));
+    const t = r.tensors[0];
+    let json = JSON.stringify({ __metadata__: metadata, [t.name]: { dtype: t.dtype, shape: t.shape, data_offsets: [0, t.data.length] } });
+    json += " ".repeat((8 - (json.length % 8)) % 8) + (${JSON.stringify(mode)} === "pad" ? " ".repeat(8) : "");
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    const data = readFileSync(t.data.path).subarray(t.data.offset, t.data.offset + t.data.length);
+    writeFileSync(r.path, Buffer.concat([prefix, Buffer.from(json), data]));
+    out = { seq: r.seq, result: "written" };
+  }
+  process.stdout.write(JSON.stringify(out) + "\\n");
+}
+`,
+    );
+    return [process.execPath, script];
+  }
+
+  async function judge(name: string, argv: readonly string[]) {
+    const corpus = fixtureCorpus(join(work, name), [["write-bulk", "write-bulk"]]);
+    const adapter = new LongLivedAdapter({ argv, mode: "long-lived" }, LIMITS);
+    try {
+      const { results } = await runSuite({
+        adapter,
+        corpus,
+        workDir: join(work, `${name}-work`),
+        checkWritten: checkWithReference,
+        canonicalPrefix,
+      });
+      return results;
+    } finally {
+      await adapter.close();
+    }
+  }
+
+  it("passes the reference, whose file holds the bulk entry", async () => {
+    const results = await judge("bulk-ref", REFERENCE);
+    expect(results.map((r) => [r.id, r.verdict, r.layout])).toEqual([["write-bulk", "pass", "canonical"]]);
+  });
+
+  it("expects the bulk entry in the written metadata: extra padding is a layout fault, not WRITE-11", async () => {
+    const results = await judge("bulk-pad", bulkWriter("pad"));
+    expect(results.map((r) => [r.verdict, r.layout])).toEqual([["fail", "deviates"]]);
+    expect(results[0]?.breaks).not.toContain("WRITE-11");
+  });
+
+  it("fails a writer that leaves the bulk entry out under WRITE-11", async () => {
+    const results = await judge("bulk-drop", bulkWriter("drop"));
+    expect(results.map((r) => [r.verdict, r.breaks])).toEqual([["fail", ["WRITE-11"]]]);
+    expect(results[0]?.reasons.join(" ")).toMatch(/metadata/);
+  });
+});

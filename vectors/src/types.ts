@@ -100,7 +100,9 @@ export interface WriteSpec {
   /**
    * One more metadata entry too large to store in a case file (WRITE-9): the key maps to
    * `char` repeated `count` times. The writer gets `metadata` plus this entry (metadata is
-   * then never `null`).
+   * then never `null`). When the write must succeed, the file must hold the entry too: the
+   * expected header's metadata is the case's plus this entry, and `canonicalSha256` is
+   * the digest of the file with it.
    */
   readonly bulkMetadata?: { readonly key: string; readonly char: string; readonly count: number };
 }

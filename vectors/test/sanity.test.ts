@@ -121,5 +121,6 @@ describe("corpus generator", () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
-  });
+    // A whole generation: about 40 s on a busy 2-core machine, more than the default limit.
+  }, 300_000);
 });

@@ -87,6 +87,29 @@ function refuses(
   };
 }
 
+/**
+ * A header of exactly 100,000,000 bytes, the largest a writer may write (WRITE-9): its one
+ * metadata value is too large for a case file, so it is a bulk entry, and the expected
+ * metadata is stated without it (the harness adds it back).
+ */
+function writesAtLimit(): Draft {
+  const bulk = { key: "k", char: "x", count: 100_000_000 - '{"__metadata__":{"k":""}}'.length };
+  const { bytes, write } = spec([], {});
+  const full = accept([], { [bulk.key]: bulk.char.repeat(bulk.count) });
+  return {
+    id: "writer/header-at-limit",
+    description: "a header of exactly 100,000,000 bytes is written, not refused",
+    comment:
+      "The metadata value makes the compact header 100,000,000 bytes, a multiple of 8, so it needs no padding and is at the limit, not over it.",
+    requirements: ["WRITE-9", "WRITE-11", "PREFIX-2"],
+    flags: ["writer", "valid"],
+    kind: "write",
+    bytes,
+    write: { ...write, bulkMetadata: bulk },
+    expected: { ...full, header: { ...full.header, metadata: {} } },
+  };
+}
+
 function acceptCases(): Draft[] {
   const mixed = [
     tensor("b.bool", "BOOL", [3]),
@@ -296,5 +319,5 @@ function refusalCases(): Draft[] {
  * ```
  */
 export function writerCases(): Draft[] {
-  return [...acceptCases(), ...refusalCases()];
+  return [...acceptCases(), writesAtLimit(), ...refusalCases()];
 }
