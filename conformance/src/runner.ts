@@ -521,15 +521,9 @@ export async function runSuite(options: RunOptions): Promise<RunOutcome> {
         ? spec.metadata
         : { ...(spec.metadata ?? {}), [bulk.key]: bulk.char.repeat(bulk.count) };
     const judgedAgainst =
-      bulk === undefined || expected.outcome !== "accept" || metadata === null
+      bulk === undefined || expected.outcome !== "accept"
         ? expected
-        : {
-            ...expected,
-            header: {
-              ...expected.header,
-              metadata: { ...(expected.header.metadata ?? {}), ...(metadata as Record<string, string>) },
-            },
-          };
+        : { ...expected, header: { ...expected.header, metadata: metadata as Record<string, string> } };
     const result = await runWrite(
       options,
       c,

@@ -266,8 +266,7 @@ def handle(request):
         return {
             "result": "started", "protocolVersion": 1,
             "implementation": {"name": "pure-safetensors", "version": VERSION, "language": "python",
-                               "codebase": "pypi:pure-safetensors",
-                               "homepage": "https://pypi.org/project/pure-safetensors/"},
+                               "codebase": "pypi:pure-safetensors"},
             "capabilities": {"read": True, "write": True, "dtypes": DTYPES,
                              "specVersions": ["1.0.0"], "errors": "stages"},
             # It only checks that the file is at least as long as the last tensor's end, and
